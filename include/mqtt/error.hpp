@@ -26,6 +26,7 @@ enum class errc {
     not_connected = 20,
     already_connected,
     loop_already_running,
+    loop_not_running,
     would_deadlock,
     queue_full,
     timeout,
@@ -88,6 +89,7 @@ inline std::string error_category_impl::message(int value) const
     case errc::not_connected: return "not connected";
     case errc::already_connected: return "already connected";
     case errc::loop_already_running: return "the message loop is already running";
+    case errc::loop_not_running: return "the message loop is not running";
     case errc::would_deadlock: return "blocking wait on the message-loop thread would deadlock";
     case errc::queue_full: return "outgoing queue is full";
     case errc::timeout: return "timed out";

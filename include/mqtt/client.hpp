@@ -1,0 +1,256 @@
+#pragma once
+
+// mqtt::client — the paho-style facade. One object owns an asio::io_context
+// (the message loop), an outgoing buffer and an incoming buffer.
+//
+// Thread safety: every public member may be called from any thread, callbacks
+// included. Protocol and socket state is touched only by the thread that runs
+// the loop (loop_start's thread, or the caller of connect/loop/loop_forever/
+// disconnect when no loop thread runs). Callbacks run on that thread with no
+// internal lock held.
+
+#include <mqtt/detail/callback.hpp>
+#include <mqtt/detail/delivery.hpp>
+#include <mqtt/error.hpp>
+#include <mqtt/message.hpp>
+#include <mqtt/message_info.hpp>
+#include <mqtt/protocol/decoder.hpp>
+#include <mqtt/protocol/encoder.hpp>
+#include <mqtt/protocol/packet.hpp>
+#include <mqtt/protocol/packet_id.hpp>
+#include <mqtt/topic.hpp>
+#include <mqtt/version.hpp>
+
+#include <asio/connect.hpp>
+#include <asio/executor_work_guard.hpp>
+#include <asio/io_context.hpp>
+#include <asio/ip/tcp.hpp>
+#include <asio/post.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/write.hpp>
+
+#include <any>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <unordered_map>
+#include <utility>
+#include <variant>
+#include <vector>
+
+namespace mqtt {
+inline namespace v1 {
+
+enum class protocol_version : std::uint8_t { mqtt31 = 3, mqtt311 = 4 };
+
+// paho's MQTT_LOG_* levels.
+enum class log_level : int { info = 0x01, notice = 0x02, warning = 0x04, err = 0x08, debug = 0x10 };
+
+class client {
+public:
+    using clock = std::chrono::steady_clock;
+
+    // clean_session defaults to true. An empty client_id needs a clean
+    // session (the broker assigns an id); with MQTT 3.1 a random id is made.
+    explicit client(std::string client_id = "", std::optional<bool> clean_session = std::nullopt,
+                    protocol_version protocol = protocol_version::mqtt311);
+    ~client();  // closes abruptly (the broker publishes the will), fails what is pending
+    client(const client&) = delete;
+    client& operator=(const client&) = delete;
+
+    // Callbacks, assignable at any time from any thread, run on the loop thread.
+    detail::callback<void(client&, bool session_present, int return_code)> on_connect;
+    detail::callback<void(client&, std::error_code reason)> on_connect_fail;
+    detail::callback<void(client&, std::error_code reason)> on_disconnect;  // success after disconnect()
+    detail::callback<void(client&, const message&)> on_message;
+    detail::callback<void(client&, int mid)> on_publish;
+    detail::callback<void(client&, int mid, const std::vector<int>& granted_qos)> on_subscribe;
+    detail::callback<void(client&, int mid)> on_unsubscribe;
+    detail::callback<void(client&, log_level, const std::string&)> on_log;
+
+    // Connects and returns once CONNACK arrived. Throws mqtt::error naming
+    // host, port and cause. Called from a callback it cannot wait: it starts
+    // the attempt like connect_async and returns.
+    void connect(const std::string& host, std::uint16_t port = 1883, int keepalive = 60);
+    void connect(const std::string& host, std::uint16_t port, int keepalive, std::error_code& ec);
+    // Starts connecting; the loop (loop_start / loop_forever) completes it.
+    std::error_code connect_async(const std::string& host, std::uint16_t port = 1883, int keepalive = 60);
+    // Connects again with the last connect's host, port and keepalive.
+    void reconnect();
+    void reconnect(std::error_code& ec);
+    // Writes what is queued, sends DISCONNECT and closes, within
+    // disconnect_timeout even when the broker does not answer.
+    std::error_code disconnect();
+
+    std::error_code loop_start();
+    std::error_code loop_stop();  // safe from a callback: the thread ends when it returns
+    std::error_code loop_forever();  // runs the loop on this thread until disconnect() or connection loss
+    std::error_code loop(std::chrono::milliseconds timeout = std::chrono::seconds(1));
+
+    // Invalid arguments throw mqtt::error; state errors come back as rc().
+    message_info publish(std::string_view topic, std::string_view payload = {}, int qos = 0, bool retain = false);
+    std::pair<std::error_code, int> subscribe(std::string_view topic, int qos = 0);
+    std::pair<std::error_code, int> subscribe(const std::vector<std::pair<std::string, int>>& topics);
+    std::pair<std::error_code, int> unsubscribe(std::string_view topic);
+    std::pair<std::error_code, int> unsubscribe(const std::vector<std::string>& topics);
+
+    void username_pw_set(std::string username, std::optional<std::string> password = std::nullopt);
+    void will_set(std::string_view topic, std::string_view payload = {}, int qos = 0, bool retain = false);
+    void will_clear();
+    void max_inflight_messages_set(int inflight);  // default 20
+    void max_queued_messages_set(std::size_t queue_size);  // 0 = no bound but the packet-id space
+    void connect_timeout_set(std::chrono::milliseconds timeout);  // default 5 s
+    void disconnect_timeout_set(std::chrono::milliseconds timeout);  // default 5 s
+    void max_packet_size_set(std::size_t bytes);  // largest packet accepted from the broker
+    void user_data_set(std::any data);
+    std::any user_data() const;
+
+    bool is_connected() const noexcept { return connected_.load(std::memory_order_acquire); }
+    std::size_t queued_messages() const;
+
+private:
+    enum class link_state { down, connecting, up };
+    enum class request_kind : std::uint8_t { publish, subscribe, unsubscribe };
+
+    // A packet the user queued: encoded once, written later by the loop.
+    struct queued_packet {
+        protocol::byte_buffer bytes;
+        std::shared_ptr<detail::delivery> delivery;  // publish only
+        std::uint16_t packet_id = 0;
+        std::uint8_t qos = 0;
+        request_kind kind = request_kind::publish;
+    };
+    // A QoS 1/2 PUBLISH sent and not yet fully acknowledged.
+    struct inflight_publish {
+        protocol::byte_buffer bytes;  // the PUBLISH as sent, kept for resending with DUP
+        std::shared_ptr<detail::delivery> delivery;
+        std::uint16_t packet_id = 0;
+        std::uint8_t qos = 1;
+        bool released = false;  // PUBREC came, PUBREL sent, PUBCOMP awaited
+        bool resend = false;  // to be written again after a reconnect
+    };
+    // What the loop reports to the user's callbacks, in order.
+    struct connected_event { bool session_present; int return_code; };
+    struct connect_failed_event { std::error_code reason; };
+    struct disconnected_event { std::error_code reason; };
+    struct published_event { int mid; };
+    struct subscribed_event { int mid; std::vector<int> granted_qos; };
+    struct unsubscribed_event { int mid; };
+    struct log_event { log_level level; std::string text; };
+    using event = std::variant<message, connected_event, connect_failed_event, disconnected_event, published_event,
+                               subscribed_event, unsubscribed_event, log_event>;
+
+    // Public-side helpers (any thread).
+    void wake();
+    template <class Pred>
+    std::error_code run_until(Pred done, clock::time_point deadline);
+    std::error_code start_connect_request(const std::string& host, std::uint16_t port, int keepalive);
+    std::error_code wait_for_connect(std::uint64_t attempt);
+    std::pair<std::error_code, int> queue_request(request_kind kind, protocol::byte_buffer bytes,
+                                                  std::uint16_t packet_id_offset);
+    static void throw_connect_error(const std::string& host, std::uint16_t port, std::error_code ec);
+
+    // Loop-side (loop thread only).
+    void on_wake();
+    void start_connect();
+    void on_tcp_connected(std::uint64_t gen);
+    void fail_attempt(std::error_code ec, bool report_connect_fail);
+    void close_link();
+    void connection_lost(std::error_code ec);
+    void finish_disconnect(std::error_code ec);
+    void fail_all(std::error_code ec);
+    void start_read(std::uint64_t gen);
+    void on_read(std::error_code ec, std::size_t n, std::uint64_t gen);
+    void handle_packet(protocol::packet& p);
+    void handle_connack(const protocol::connack& p);
+    void handle_publish(protocol::publish& p);
+    void handle_pubrel(std::uint16_t id);
+    void complete_publish(std::uint16_t id, std::uint8_t qos, bool from_pubcomp);
+    void handle_pubrec(std::uint16_t id);
+    void start_write();
+    void on_write(std::error_code ec, std::uint64_t gen);
+    void arm_keepalive(std::uint64_t gen);
+    void on_keepalive(std::uint64_t gen);
+    void release_packet_id(std::uint16_t id);
+    void log(log_level level, std::string text);
+    void dispatch_events();
+    void invoke(event& ev);
+
+    // ---- shared state, guarded by mutex_ ----
+    mutable std::mutex mutex_;
+    std::condition_variable state_cv_;
+    std::string client_id_;
+    bool clean_session_ = true;
+    protocol::protocol_version version_ = protocol::protocol_version::v311;
+    std::optional<std::string> username_;
+    std::optional<std::string> password_;
+    std::optional<protocol::will> will_;
+    std::string host_;
+    std::uint16_t port_ = 1883;
+    std::uint16_t keepalive_ = 60;
+    std::size_t max_inflight_ = 20;
+    std::size_t max_queued_ = 100000;
+    std::chrono::milliseconds connect_timeout_{5000};
+    std::chrono::milliseconds disconnect_timeout_{5000};
+    std::size_t max_packet_size_ = protocol::max_remaining_length + 5;
+    std::any user_data_;
+    std::deque<queued_packet> pending_;  // the outgoing buffer
+    protocol::packet_id_allocator ids_;
+    bool session_active_ = false;  // connect called, no disconnect since
+    bool connect_requested_ = false;
+    bool disconnect_requested_ = false;
+    std::uint64_t attempt_started_ = 0;  // connect attempts requested
+    std::uint64_t attempt_finished_ = 0;  // ... and finished (CONNACK or failure)
+    std::error_code attempt_result_;
+    bool loop_running_ = false;  // a loop_start thread runs the io_context
+    bool driving_ = false;  // a caller thread runs the io_context
+    std::thread thread_;
+
+    // ---- loop-thread state ----
+    asio::io_context io_{1};
+    asio::executor_work_guard<asio::io_context::executor_type> work_{io_.get_executor()};
+    asio::ip::tcp::resolver resolver_{io_};
+    asio::ip::tcp::socket socket_{io_};
+    asio::steady_timer connect_timer_{io_};
+    asio::steady_timer keepalive_timer_{io_};
+    link_state link_ = link_state::down;
+    std::uint64_t attempt_current_ = 0;  // the attempt this connection answers
+    std::uint64_t gen_ = 0;  // bumps with each connection so stale handlers see they are stale
+    protocol::decoder decoder_;
+    std::vector<std::uint8_t> read_buffer_ = std::vector<std::uint8_t>(64 * 1024);
+    std::deque<inflight_publish> inflight_;
+    std::unordered_map<std::uint16_t, message> held_qos2_;  // received, awaiting PUBREL
+    std::unordered_map<std::uint16_t, request_kind> awaiting_ack_;  // SUBSCRIBE/UNSUBSCRIBE sent
+    std::deque<event> events_;  // the incoming buffer, delivered in order
+    bool dispatching_ = false;
+    protocol::byte_buffer control_;  // acks, pings, CONNECT: encoded by the loop, sent first
+    bool writing_ = false;
+    bool closing_ = false;  // DISCONNECT is in the current write
+    std::vector<asio::const_buffer> write_buffers_;
+    protocol::byte_buffer write_control_;
+    std::vector<queued_packet> write_requests_;
+    std::vector<protocol::byte_buffer> retired_;  // acked while still being written
+    clock::time_point last_write_{};
+    clock::time_point ping_sent_{};
+    bool ping_outstanding_ = false;
+
+    std::atomic<bool> connected_{false};
+    std::atomic<bool> wake_posted_{false};
+    const std::shared_ptr<detail::loop_identity> loop_id_ = std::make_shared<detail::loop_identity>();
+};
+
+}  // namespace v1
+}  // namespace mqtt
+
+#include <mqtt/impl/client_api.ipp>
+#include <mqtt/impl/client_connection.ipp>
+#include <mqtt/impl/client_loop.ipp>
+#include <mqtt/impl/client_packets.ipp>

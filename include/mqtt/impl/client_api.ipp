@@ -1,0 +1,372 @@
+#pragma once
+
+// The public calls: validate, then queue for the loop and wake it. None of
+// these touches socket or protocol state; that belongs to the loop thread.
+
+#include <mqtt/protocol/topic_rules.hpp>
+#include <mqtt/protocol/utf8.hpp>
+
+#include <random>
+
+namespace mqtt {
+inline namespace v1 {
+namespace detail {
+
+// Offset of the variable header: after the type byte and 1-4 length bytes.
+inline std::size_t variable_header_offset(const protocol::byte_buffer& packet)
+{
+    std::size_t i = 1;
+    while (packet[i] & 0x80) ++i;
+    return i + 1;
+}
+
+inline void write_packet_id(protocol::byte_buffer& packet, std::size_t offset, std::uint16_t id)
+{
+    packet[offset] = static_cast<std::uint8_t>(id >> 8);
+    packet[offset + 1] = static_cast<std::uint8_t>(id & 0xff);
+}
+
+inline void check_qos(int qos, const char* call)
+{
+    if (qos < 0 || qos > 2)
+        throw error(errc::invalid_qos, std::string(call) + ": QoS " + std::to_string(qos) + " is not 0, 1 or 2");
+}
+
+inline void check(std::error_code ec, const char* call, std::string_view what)
+{
+    if (ec) throw error(ec, std::string(call) + ": " + std::string(what));
+}
+
+inline std::string random_client_id()
+{
+    static constexpr char hex[] = "0123456789abcdef";
+    std::random_device rd;
+    std::string id = "mqtt-cpp-";
+    while (id.size() < 23) id += hex[rd() % 16];
+    return id;
+}
+
+}  // namespace detail
+
+inline client::client(std::string client_id, std::optional<bool> clean_session, protocol_version protocol)
+    : client_id_(std::move(client_id)),
+      clean_session_(clean_session.value_or(true)),
+      version_(protocol == protocol_version::mqtt31 ? protocol::protocol_version::v31
+                                                    : protocol::protocol_version::v311)
+{
+    detail::check(protocol::validate_mqtt_string(client_id_), "client", "invalid client id");
+    if (client_id_.empty()) {
+        if (!clean_session_)
+            throw error(errc::invalid_client_id, "client: an empty client id needs clean_session = true");
+        if (version_ == protocol::protocol_version::v31) client_id_ = detail::random_client_id();
+    }
+    if (version_ == protocol::protocol_version::v31 && client_id_.size() > 23)
+        throw error(errc::invalid_client_id, "client: MQTT 3.1 client ids are at most 23 characters");
+}
+
+inline client::~client()
+{
+    io_.stop();
+    if (thread_.joinable()) {
+        if (thread_.get_id() == std::this_thread::get_id())
+            thread_.detach();  // destroyed from its own callback: the thread only unwinds from here
+        else
+            thread_.join();
+    }
+    // No loop runs now: this thread may touch loop state. Close abruptly, so
+    // the broker publishes the will; disconnect() is the clean goodbye.
+    std::error_code ignored;
+    socket_.close(ignored);
+    connected_.store(false);
+    fail_all(make_error_code(errc::shutdown));
+}
+
+inline void client::throw_connect_error(const std::string& host, std::uint16_t port, std::error_code ec)
+{
+    throw error(ec, "connect to " + host + ":" + std::to_string(port) + " failed");
+}
+
+inline std::error_code client::start_connect_request(const std::string& host, std::uint16_t port, int keepalive)
+{
+    if (host.empty()) return make_error_code(errc::invalid_argument);
+    if (keepalive < 0 || keepalive > 65535) return make_error_code(errc::invalid_argument);
+    std::lock_guard<std::mutex> lock(mutex_);
+    host_ = host;
+    port_ = port;
+    keepalive_ = static_cast<std::uint16_t>(keepalive);
+    session_active_ = true;
+    disconnect_requested_ = false;
+    connect_requested_ = true;
+    ++attempt_started_;
+    return {};
+}
+
+inline std::error_code client::wait_for_connect(std::uint64_t attempt)
+{
+    if (loop_id_->on_loop_thread()) return {};  // in a callback: on_connect tells the outcome
+    clock::duration bound;
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        bound = connect_timeout_ + std::chrono::seconds(2);
+    }
+    auto ec = run_until([&] { return attempt_finished_ >= attempt; }, clock::now() + bound);
+    if (ec == errc::timeout) return make_error_code(errc::connect_timeout);
+    if (ec) return ec;
+    std::lock_guard<std::mutex> lock(mutex_);
+    return attempt_result_;
+}
+
+inline void client::connect(const std::string& host, std::uint16_t port, int keepalive)
+{
+    std::error_code ec;
+    connect(host, port, keepalive, ec);
+    if (ec) throw_connect_error(host, port, ec);
+}
+
+inline void client::connect(const std::string& host, std::uint16_t port, int keepalive, std::error_code& ec)
+{
+    if (is_connected()) {
+        ec = make_error_code(errc::already_connected);
+        return;
+    }
+    ec = start_connect_request(host, port, keepalive);
+    if (ec) return;
+    std::uint64_t attempt;
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        attempt = attempt_started_;
+    }
+    wake();
+    ec = wait_for_connect(attempt);
+}
+
+inline std::error_code client::connect_async(const std::string& host, std::uint16_t port, int keepalive)
+{
+    if (is_connected()) return make_error_code(errc::already_connected);
+    auto ec = start_connect_request(host, port, keepalive);
+    if (!ec) wake();
+    return ec;
+}
+
+inline void client::reconnect(std::error_code& ec)
+{
+    std::string host;
+    std::uint16_t port;
+    int keepalive;
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        if (host_.empty()) {
+            ec = make_error_code(errc::not_connected);  // nothing to reconnect to
+            return;
+        }
+        host = host_;
+        port = port_;
+        keepalive = keepalive_;
+    }
+    ec = start_connect_request(host, port, keepalive);
+    if (ec) return;
+    std::uint64_t attempt;
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        attempt = attempt_started_;
+    }
+    wake();
+    ec = wait_for_connect(attempt);
+}
+
+inline void client::reconnect()
+{
+    std::error_code ec;
+    reconnect(ec);
+    if (ec) {
+        std::lock_guard<std::mutex> lock(mutex_);
+        throw_connect_error(host_, port_, ec);
+    }
+}
+
+inline std::error_code client::disconnect()
+{
+    clock::duration bound;
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        if (!session_active_) return make_error_code(errc::not_connected);
+        disconnect_requested_ = true;
+        bound = disconnect_timeout_;
+    }
+    wake();
+    if (loop_id_->on_loop_thread()) return {};  // in a callback: on_disconnect follows
+    auto ec = run_until([&] { return !session_active_; }, clock::now() + bound);
+    if (ec != errc::timeout) return ec;
+    // The broker does not take our bytes: close without the goodbye.
+    asio::post(io_, [this] { finish_disconnect(make_error_code(errc::timeout)); });
+    run_until([&] { return !session_active_; }, clock::now() + std::chrono::seconds(1));
+    return ec;
+}
+
+inline message_info client::publish(std::string_view topic, std::string_view payload, int qos, bool retain)
+{
+    detail::check_qos(qos, "publish");
+    detail::check(protocol::validate_topic_name(topic), "publish", "invalid topic name");
+    const std::size_t remaining = 2 + topic.size() + (qos > 0 ? 2 : 0) + payload.size();
+    if (remaining > protocol::max_remaining_length)
+        throw error(errc::payload_too_large, "publish: payload of " + std::to_string(payload.size()) + " bytes");
+
+    // Encoded before taking the lock; the packet id is written in afterwards.
+    protocol::byte_buffer bytes;
+    protocol::encode_publish(topic, payload, static_cast<std::uint8_t>(qos), retain, false, qos > 0 ? 1 : 0, bytes);
+    auto delivery = std::make_shared<detail::delivery>(loop_id_);
+
+    std::unique_lock<std::mutex> lock(mutex_);
+    if (!session_active_) return message_info(0, make_error_code(errc::not_connected));
+    if (max_queued_ != 0 && pending_.size() >= max_queued_) return message_info(0, make_error_code(errc::queue_full));
+    const auto id = ids_.allocate();
+    if (!id) return message_info(0, make_error_code(errc::no_packet_id_available));
+    if (qos > 0) detail::write_packet_id(bytes, detail::variable_header_offset(bytes) + 2 + topic.size(), *id);
+    delivery->set_mid(*id);
+    pending_.push_back(queued_packet{std::move(bytes), delivery, *id, static_cast<std::uint8_t>(qos),
+                                     request_kind::publish});
+    lock.unlock();
+    wake();
+    return message_info(std::move(delivery));
+}
+
+inline std::pair<std::error_code, int> client::queue_request(request_kind kind, protocol::byte_buffer bytes,
+                                                             std::uint16_t packet_id_offset)
+{
+    std::unique_lock<std::mutex> lock(mutex_);
+    if (!session_active_) return {make_error_code(errc::not_connected), 0};
+    if (max_queued_ != 0 && pending_.size() >= max_queued_) return {make_error_code(errc::queue_full), 0};
+    const auto id = ids_.allocate();
+    if (!id) return {make_error_code(errc::no_packet_id_available), 0};
+    detail::write_packet_id(bytes, packet_id_offset, *id);
+    pending_.push_back(queued_packet{std::move(bytes), nullptr, *id, 1, kind});
+    lock.unlock();
+    wake();
+    return {std::error_code{}, *id};
+}
+
+inline std::pair<std::error_code, int> client::subscribe(std::string_view topic, int qos)
+{
+    return subscribe({{std::string(topic), qos}});
+}
+
+inline std::pair<std::error_code, int> client::subscribe(const std::vector<std::pair<std::string, int>>& topics)
+{
+    if (topics.empty()) throw error(errc::invalid_argument, "subscribe: no topic filter given");
+    protocol::subscribe packet;
+    packet.packet_id = 1;  // replaced once queued
+    for (const auto& [filter, qos] : topics) {
+        detail::check_qos(qos, "subscribe");
+        detail::check(protocol::validate_topic_filter(filter), "subscribe", "invalid topic filter '" + filter + "'");
+        packet.subscriptions.push_back({filter, static_cast<std::uint8_t>(qos)});
+    }
+    protocol::byte_buffer bytes;
+    protocol::encode(packet, bytes);
+    if (bytes.size() > protocol::max_remaining_length)
+        throw error(errc::payload_too_large, "subscribe: too many topic filters for one packet");
+    const auto offset = static_cast<std::uint16_t>(detail::variable_header_offset(bytes));
+    return queue_request(request_kind::subscribe, std::move(bytes), offset);
+}
+
+inline std::pair<std::error_code, int> client::unsubscribe(std::string_view topic)
+{
+    return unsubscribe(std::vector<std::string>{std::string(topic)});
+}
+
+inline std::pair<std::error_code, int> client::unsubscribe(const std::vector<std::string>& topics)
+{
+    if (topics.empty()) throw error(errc::invalid_argument, "unsubscribe: no topic filter given");
+    protocol::unsubscribe packet;
+    packet.packet_id = 1;
+    for (const auto& filter : topics) {
+        detail::check(protocol::validate_topic_filter(filter), "unsubscribe", "invalid topic filter '" + filter + "'");
+        packet.filters.push_back(filter);
+    }
+    protocol::byte_buffer bytes;
+    protocol::encode(packet, bytes);
+    if (bytes.size() > protocol::max_remaining_length)
+        throw error(errc::payload_too_large, "unsubscribe: too many topic filters for one packet");
+    const auto offset = static_cast<std::uint16_t>(detail::variable_header_offset(bytes));
+    return queue_request(request_kind::unsubscribe, std::move(bytes), offset);
+}
+
+inline void client::username_pw_set(std::string username, std::optional<std::string> password)
+{
+    detail::check(protocol::validate_mqtt_string(username), "username_pw_set", "invalid user name");
+    if (password && password->size() > 65535)
+        throw error(errc::string_too_long, "username_pw_set: password longer than 65535 bytes");
+    std::lock_guard<std::mutex> lock(mutex_);
+    username_ = std::move(username);
+    password_ = std::move(password);
+}
+
+inline void client::will_set(std::string_view topic, std::string_view payload, int qos, bool retain)
+{
+    detail::check_qos(qos, "will_set");
+    detail::check(protocol::validate_topic_name(topic), "will_set", "invalid topic name");
+    if (payload.size() > 65535) throw error(errc::payload_too_large, "will_set: will payload longer than 65535 bytes");
+    std::lock_guard<std::mutex> lock(mutex_);
+    will_ = protocol::will{std::string(topic), std::string(payload), static_cast<std::uint8_t>(qos), retain};
+}
+
+inline void client::will_clear()
+{
+    std::lock_guard<std::mutex> lock(mutex_);
+    will_.reset();
+}
+
+inline void client::max_inflight_messages_set(int inflight)
+{
+    if (inflight < 1 || inflight > 65535)
+        throw error(errc::invalid_argument, "max_inflight_messages_set: must be 1..65535");
+    std::lock_guard<std::mutex> lock(mutex_);
+    max_inflight_ = static_cast<std::size_t>(inflight);
+}
+
+inline void client::max_queued_messages_set(std::size_t queue_size)
+{
+    std::lock_guard<std::mutex> lock(mutex_);
+    max_queued_ = queue_size;
+}
+
+inline void client::connect_timeout_set(std::chrono::milliseconds timeout)
+{
+    if (timeout.count() <= 0) throw error(errc::invalid_argument, "connect_timeout_set: must be positive");
+    std::lock_guard<std::mutex> lock(mutex_);
+    connect_timeout_ = timeout;
+}
+
+inline void client::disconnect_timeout_set(std::chrono::milliseconds timeout)
+{
+    if (timeout.count() <= 0) throw error(errc::invalid_argument, "disconnect_timeout_set: must be positive");
+    std::lock_guard<std::mutex> lock(mutex_);
+    disconnect_timeout_ = timeout;
+}
+
+inline void client::max_packet_size_set(std::size_t bytes)
+{
+    if (bytes < 2) throw error(errc::invalid_argument, "max_packet_size_set: must be at least 2 bytes");
+    std::lock_guard<std::mutex> lock(mutex_);
+    max_packet_size_ = bytes;
+}
+
+inline void client::user_data_set(std::any data)
+{
+    std::lock_guard<std::mutex> lock(mutex_);
+    user_data_ = std::move(data);
+}
+
+inline std::any client::user_data() const
+{
+    std::lock_guard<std::mutex> lock(mutex_);
+    return user_data_;
+}
+
+inline std::size_t client::queued_messages() const
+{
+    std::lock_guard<std::mutex> lock(mutex_);
+    return pending_.size();
+}
+
+}  // namespace v1
+}  // namespace mqtt

@@ -1,0 +1,174 @@
+#pragma once
+
+// The message loop: who runs the io_context, and how callbacks are delivered.
+
+namespace mqtt {
+inline namespace v1 {
+
+// Coalesces wake-ups: many publishes between two loop turns cost one post.
+inline void client::wake()
+{
+    if (!wake_posted_.exchange(true, std::memory_order_acq_rel)) {
+        asio::post(io_, [this] {
+            wake_posted_.store(false, std::memory_order_release);
+            on_wake();
+        });
+    }
+}
+
+// Waits until done() (evaluated under mutex_) holds. When no loop thread runs,
+// the caller runs the io_context itself, so connect() before loop_start() and
+// disconnect() after loop_stop() work as in paho.
+template <class Pred>
+std::error_code client::run_until(Pred done, clock::time_point deadline)
+{
+    if (loop_id_->on_loop_thread()) return make_error_code(errc::would_deadlock);
+    std::unique_lock<std::mutex> lock(mutex_);
+    while (!done()) {
+        if (clock::now() >= deadline) return make_error_code(errc::timeout);
+        if (loop_running_ || driving_) {
+            // Someone else runs the loop; it notifies on every state change.
+            state_cv_.wait_until(lock, std::min(deadline, clock::now() + std::chrono::milliseconds(100)));
+            continue;
+        }
+        driving_ = true;
+        lock.unlock();
+        loop_id_->driver.store(std::this_thread::get_id(), std::memory_order_release);
+        if (io_.stopped()) io_.restart();
+        dispatch_events();  // events a stopped loop left behind
+        io_.run_one_until(std::min(deadline, clock::now() + std::chrono::milliseconds(100)));
+        loop_id_->driver.store(std::thread::id{}, std::memory_order_release);
+        lock.lock();
+        driving_ = false;
+        state_cv_.notify_all();
+    }
+    return {};
+}
+
+inline std::error_code client::loop_start()
+{
+    std::unique_lock<std::mutex> lock(mutex_);
+    if (loop_running_) return make_error_code(errc::loop_already_running);
+    state_cv_.wait(lock, [this] { return !driving_; });
+    if (thread_.joinable()) {
+        // A loop stopped from inside a callback: its thread has ended or is ending.
+        std::thread old = std::move(thread_);
+        lock.unlock();
+        old.join();
+        lock.lock();
+        if (loop_running_) return make_error_code(errc::loop_already_running);
+    }
+    loop_running_ = true;
+    if (io_.stopped()) io_.restart();
+    thread_ = std::thread([this] {
+        loop_id_->driver.store(std::this_thread::get_id(), std::memory_order_release);
+        asio::post(io_, [this] { dispatch_events(); });
+        io_.run();
+        loop_id_->driver.store(std::thread::id{}, std::memory_order_release);
+        std::lock_guard<std::mutex> guard(mutex_);
+        loop_running_ = false;
+        state_cv_.notify_all();
+    });
+    return {};
+}
+
+inline std::error_code client::loop_stop()
+{
+    std::unique_lock<std::mutex> lock(mutex_);
+    if (!thread_.joinable()) return make_error_code(errc::loop_not_running);
+    io_.stop();
+    if (thread_.get_id() == std::this_thread::get_id()) return {};  // joined by loop_start or ~client
+    std::thread t = std::move(thread_);
+    lock.unlock();
+    t.join();
+    return {};
+}
+
+inline std::error_code client::loop_forever()
+{
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        if (loop_running_) return make_error_code(errc::loop_already_running);
+        if (!session_active_) return make_error_code(errc::not_connected);
+    }
+    auto ec = run_until([&] { return !session_active_ || (attempt_finished_ == attempt_started_ && !connected_); },
+                        clock::now() + std::chrono::hours(24 * 365 * 10));
+    if (ec) return ec;
+    std::lock_guard<std::mutex> lock(mutex_);
+    return session_active_ ? make_error_code(errc::connection_lost) : std::error_code{};
+}
+
+inline std::error_code client::loop(std::chrono::milliseconds timeout)
+{
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        if (loop_running_) return make_error_code(errc::loop_already_running);
+    }
+    if (loop_id_->on_loop_thread()) return make_error_code(errc::would_deadlock);
+    bool first = true;
+    // Runs until at least one handler ran or the timeout passed, then what is ready.
+    auto ec = run_until([&] { return !std::exchange(first, false); }, clock::now() + timeout);
+    if (ec && ec != errc::timeout) return ec;
+    return is_connected() ? std::error_code{} : make_error_code(errc::not_connected);
+}
+
+inline void client::log(log_level level, std::string text)
+{
+    if (on_log) events_.emplace_back(log_event{level, std::move(text)});
+}
+
+// Delivers the incoming buffer to the callbacks, in order. Stops as soon as
+// the loop is stopped, leaving the rest for the next run: nothing is lost.
+inline void client::dispatch_events()
+{
+    if (dispatching_) return;
+    dispatching_ = true;
+    while (!events_.empty() && !io_.stopped()) {
+        event ev = std::move(events_.front());
+        events_.pop_front();
+        invoke(ev);
+    }
+    dispatching_ = false;
+}
+
+namespace detail {
+template <class... Ts>
+struct overloaded : Ts... {
+    using Ts::operator()...;
+};
+template <class... Ts>
+overloaded(Ts...) -> overloaded<Ts...>;
+
+template <class Slot, class... Args>
+void call_slot(const Slot& slot, Args&&... args)
+{
+    if (auto fn = slot.get()) (*fn)(std::forward<Args>(args)...);
+}
+}  // namespace detail
+
+inline void client::invoke(event& ev)
+{
+    try {
+        std::visit(detail::overloaded{
+                       [&](message& m) { detail::call_slot(on_message, *this, m); },
+                       [&](connected_event& e) { detail::call_slot(on_connect, *this, e.session_present, e.return_code); },
+                       [&](connect_failed_event& e) { detail::call_slot(on_connect_fail, *this, e.reason); },
+                       [&](disconnected_event& e) { detail::call_slot(on_disconnect, *this, e.reason); },
+                       [&](published_event& e) { detail::call_slot(on_publish, *this, e.mid); },
+                       [&](subscribed_event& e) { detail::call_slot(on_subscribe, *this, e.mid, e.granted_qos); },
+                       [&](unsubscribed_event& e) { detail::call_slot(on_unsubscribe, *this, e.mid); },
+                       [&](log_event& e) { detail::call_slot(on_log, *this, e.level, e.text); },
+                   },
+                   ev);
+    } catch (const std::exception& e) {
+        // A throwing callback must not take the loop thread down with it.
+        if (!std::holds_alternative<log_event>(ev))
+            events_.emplace_front(log_event{log_level::err, std::string("callback threw: ") + e.what()});
+    } catch (...) {
+        if (!std::holds_alternative<log_event>(ev))
+            events_.emplace_front(log_event{log_level::err, "callback threw a non-std exception"});
+    }
+}
+
+}  // namespace v1
+}  // namespace mqtt
