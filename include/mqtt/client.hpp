@@ -117,7 +117,8 @@ public:
     std::size_t queued_messages() const;
 
 private:
-    enum class link_state { down, connecting, up };
+    // opening: resolving and TCP connect; connecting: CONNECT sent, CONNACK awaited.
+    enum class link_state { down, opening, connecting, up };
     enum class request_kind : std::uint8_t { publish, subscribe, unsubscribe };
 
     // A packet the user queued: encoded once, written later by the loop.

@@ -66,6 +66,16 @@ enum class errc {
     unexpected_packet,
 };
 
+}  // namespace v1
+}  // namespace mqtt
+
+// Lets an errc stand wherever a std::error_code is expected.
+template <>
+struct std::is_error_code_enum<mqtt::errc> : std::true_type {};
+
+namespace mqtt {
+inline namespace v1 {
+
 namespace detail {
 class error_category_impl final : public std::error_category {
 public:
@@ -143,12 +153,7 @@ inline std::error_code make_error_code(errc e) noexcept
 class error : public std::system_error {
 public:
     using std::system_error::system_error;
-    explicit error(errc e) : std::system_error(make_error_code(e)) {}
-    error(errc e, const std::string& what) : std::system_error(make_error_code(e), what) {}
 };
 
 }  // namespace v1
 }  // namespace mqtt
-
-template <>
-struct std::is_error_code_enum<mqtt::errc> : std::true_type {};

@@ -64,7 +64,7 @@ inline void client::start_connect()
         decoder_.set_max_packet_size(max_packet_size_);
     }
     if (packet.clean_session) held_qos2_.clear();  // a new session forgets half-received QoS 2
-    link_ = link_state::connecting;
+    link_ = link_state::opening;
     const auto gen = ++gen_;
     decoder_.reset();
     control_.clear();
@@ -72,7 +72,7 @@ inline void client::start_connect()
 
     connect_timer_.expires_after(timeout);
     connect_timer_.async_wait([this, gen](std::error_code ec) {
-        if (ec || gen != gen_ || link_ != link_state::connecting) return;
+        if (ec || gen != gen_ || (link_ != link_state::opening && link_ != link_state::connecting)) return;
         fail_attempt(make_error_code(errc::connect_timeout), true);
     });
     resolver_.async_resolve(host, std::to_string(port),
@@ -92,6 +92,7 @@ inline void client::on_tcp_connected(std::uint64_t gen)
 {
     std::error_code ignored;
     socket_.set_option(asio::ip::tcp::no_delay(true), ignored);
+    link_ = link_state::connecting;
     start_read(gen);
     start_write();  // CONNECT waits in control_
 }
@@ -166,7 +167,7 @@ inline void client::close_link()
 inline void client::connection_lost(std::error_code ec)
 {
     if (link_ == link_state::down) return;
-    if (link_ == link_state::connecting) return fail_attempt(ec, true);
+    if (link_ != link_state::up) return fail_attempt(ec, true);
     close_link();
     bool disconnecting;
     {
@@ -183,7 +184,7 @@ inline void client::connection_lost(std::error_code ec)
 // disconnect() finds no connection to say goodbye on.
 inline void client::finish_disconnect(std::error_code ec)
 {
-    if (link_ == link_state::connecting) {
+    if (link_ == link_state::opening || link_ == link_state::connecting) {
         std::lock_guard<std::mutex> lock(mutex_);
         attempt_finished_ = attempt_current_;
         attempt_result_ = make_error_code(errc::disconnected);

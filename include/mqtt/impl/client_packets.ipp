@@ -16,7 +16,7 @@ constexpr std::uint8_t disconnect_packet[2] = {0xE0, 0x00};
 
 inline void client::start_write()
 {
-    if (writing_ || link_ == link_state::down) return;
+    if (writing_ || link_ == link_state::down || link_ == link_state::opening) return;
     write_buffers_.clear();
     write_control_.swap(control_);
     if (!write_control_.empty()) write_buffers_.push_back(asio::buffer(write_control_));
@@ -143,16 +143,15 @@ inline void client::on_read(std::error_code ec, std::size_t n, std::uint64_t gen
 
 inline void client::handle_packet(protocol::packet& p)
 {
-    using namespace protocol;
-    if (auto* ack = std::get_if<connack>(&p)) return handle_connack(*ack);
+    if (auto* ack = std::get_if<protocol::connack>(&p)) return handle_connack(*ack);
     if (link_ != link_state::up) return connection_lost(make_error_code(errc::unexpected_packet));
-    std::visit(detail::overloaded{
-                   [&](publish& x) { handle_publish(x); },
-                   [&](puback& x) { complete_publish(x.packet_id, 1, false); },
-                   [&](pubrec& x) { handle_pubrec(x.packet_id); },
-                   [&](pubrel& x) { handle_pubrel(x.packet_id); },
-                   [&](pubcomp& x) { complete_publish(x.packet_id, 2, true); },
-                   [&](suback& x) {
+    std::visit(mqtt::detail::overloaded{
+                   [&](protocol::publish& x) { handle_publish(x); },
+                   [&](protocol::puback& x) { complete_publish(x.packet_id, 1, false); },
+                   [&](protocol::pubrec& x) { handle_pubrec(x.packet_id); },
+                   [&](protocol::pubrel& x) { handle_pubrel(x.packet_id); },
+                   [&](protocol::pubcomp& x) { complete_publish(x.packet_id, 2, true); },
+                   [&](protocol::suback& x) {
                        auto it = awaiting_ack_.find(x.packet_id);
                        if (it == awaiting_ack_.end() || it->second != request_kind::subscribe)
                            return log(log_level::warning, "SUBACK for unknown packet id " + std::to_string(x.packet_id));
@@ -161,7 +160,7 @@ inline void client::handle_packet(protocol::packet& p)
                        events_.emplace_back(
                            subscribed_event{x.packet_id, std::vector<int>(x.return_codes.begin(), x.return_codes.end())});
                    },
-                   [&](unsuback& x) {
+                   [&](protocol::unsuback& x) {
                        auto it = awaiting_ack_.find(x.packet_id);
                        if (it == awaiting_ack_.end() || it->second != request_kind::unsubscribe)
                            return log(log_level::warning, "UNSUBACK for unknown packet id " + std::to_string(x.packet_id));
@@ -169,7 +168,7 @@ inline void client::handle_packet(protocol::packet& p)
                        release_packet_id(x.packet_id);
                        events_.emplace_back(unsubscribed_event{x.packet_id});
                    },
-                   [&](pingresp&) {},
+                   [&](protocol::pingresp&) {},
                    [&](auto&) { connection_lost(make_error_code(errc::unexpected_packet)); },
                },
                p);
