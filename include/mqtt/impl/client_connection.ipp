@@ -20,6 +20,14 @@ inline errc connack_error(protocol::connack_code code)
     return errc::connection_refused_unknown_code;
 }
 
+// Asio's own system category does not compare equal to std::errc values;
+// users get the standard category, so `ec == std::errc::connection_refused` holds.
+inline std::error_code standard_error(std::error_code ec)
+{
+    if (ec.category() == asio::error::get_system_category()) return {ec.value(), std::system_category()};
+    return ec;
+}
+
 }  // namespace detail
 
 // Everything public calls ask of the loop arrives here.
@@ -132,6 +140,7 @@ inline void client::handle_connack(const protocol::connack& p)
 
 inline void client::fail_attempt(std::error_code ec, bool report_connect_fail)
 {
+    ec = detail::standard_error(ec);
     close_link();
     {
         std::lock_guard<std::mutex> lock(mutex_);
@@ -166,6 +175,7 @@ inline void client::close_link()
 
 inline void client::connection_lost(std::error_code ec)
 {
+    ec = detail::standard_error(ec);
     if (link_ == link_state::down) return;
     if (link_ != link_state::up) return fail_attempt(ec, true);
     close_link();
