@@ -73,6 +73,7 @@ inline void client::start_connect()
     }
     if (packet.clean_session) held_qos2_.clear();  // a new session forgets half-received QoS 2
     link_ = link_state::opening;
+    log(log_level::debug, "connecting to " + host + ":" + std::to_string(port) + " as '" + packet.client_id + "'");
     const auto gen = ++gen_;
     decoder_.reset();
     control_.clear();
@@ -82,15 +83,22 @@ inline void client::start_connect()
     connect_timer_.async_wait([this, gen](std::error_code ec) {
         if (ec || gen != gen_ || (link_ != link_state::opening && link_ != link_state::connecting)) return;
         fail_attempt(make_error_code(errc::connect_timeout), true);
+        dispatch_events();
     });
     resolver_.async_resolve(host, std::to_string(port),
                             [this, gen](std::error_code ec, asio::ip::tcp::resolver::results_type results) {
                                 if (gen != gen_) return;
-                                if (ec) return fail_attempt(ec, true);
+                                if (ec) {
+                                    fail_attempt(ec, true);
+                                    return dispatch_events();
+                                }
                                 asio::async_connect(socket_, results,
                                                     [this, gen](std::error_code cec, const asio::ip::tcp::endpoint&) {
                                                         if (gen != gen_) return;
-                                                        if (cec) return fail_attempt(cec, true);
+                                                        if (cec) {
+                                                            fail_attempt(cec, true);
+                                                            return dispatch_events();
+                                                        }
                                                         on_tcp_connected(gen);
                                                     });
                             });
@@ -132,6 +140,7 @@ inline void client::handle_connack(const protocol::connack& p)
         attempt_result_ = {};
         state_cv_.notify_all();
     }
+    log(log_level::debug, std::string("CONNACK received, session present: ") + (p.session_present ? "yes" : "no"));
     events_.emplace_back(connected_event{p.session_present, 0});
     last_write_ = clock::now();
     ping_outstanding_ = false;
@@ -209,6 +218,7 @@ inline void client::finish_disconnect(std::error_code ec)
         disconnect_requested_ = false;
         state_cv_.notify_all();
     }
+    log(log_level::debug, ec ? "session ended: " + ec.message() : std::string("disconnected"));
     events_.emplace_back(disconnected_event{ec});
 }
 
