@@ -11,6 +11,7 @@
 
 #include <mqtt/detail/callback.hpp>
 #include <mqtt/detail/delivery.hpp>
+#include <mqtt/detail/message_router.hpp>
 #include <mqtt/error.hpp>
 #include <mqtt/message.hpp>
 #include <mqtt/message_info.hpp>
@@ -35,6 +36,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <iosfwd>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -110,6 +112,13 @@ public:
     void connect_timeout_set(std::chrono::milliseconds timeout);  // default 5 s
     void disconnect_timeout_set(std::chrono::milliseconds timeout);  // default 5 s
     void max_packet_size_set(std::size_t bytes);  // largest packet accepted from the broker
+    // Per-filter callbacks: each whose filter matches runs; on_message only when none did.
+    void message_callback_add(std::string_view filter, std::function<void(client&, const message&)> callback);
+    bool message_callback_remove(std::string_view filter);
+    // Log lines also go to `out` (as paho's enable_logger); the library never
+    // writes to stdout or stderr by itself. Passwords never appear in a line.
+    void enable_logger(std::ostream& out, log_level min_level = log_level::debug);
+    void disable_logger();
     void user_data_set(std::any data);
     std::any user_data() const;
 
@@ -182,6 +191,8 @@ private:
     void on_keepalive(std::uint64_t gen);
     void release_packet_id(std::uint16_t id);
     void log(log_level level, std::string text);
+    void write_log_line(log_level level, const std::string& text);
+    void deliver(const message& m);
     void dispatch_events();
     void invoke(event& ev);
 
@@ -245,6 +256,10 @@ private:
 
     std::atomic<bool> connected_{false};
     std::atomic<bool> wake_posted_{false};
+    detail::message_router router_;
+    std::mutex logger_mutex_;  // a slow log stream must not stall publishers on mutex_
+    std::ostream* logger_ = nullptr;
+    log_level logger_min_level_ = log_level::debug;
     const std::shared_ptr<detail::loop_identity> loop_id_ = std::make_shared<detail::loop_identity>();
 };
 

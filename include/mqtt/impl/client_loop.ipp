@@ -2,8 +2,25 @@
 
 // The message loop: who runs the io_context, and how callbacks are delivered.
 
+#include <ostream>
+
 namespace mqtt {
 inline namespace v1 {
+
+namespace detail {
+template <class... Ts>
+struct overloaded : Ts... {
+    using Ts::operator()...;
+};
+template <class... Ts>
+overloaded(Ts...) -> overloaded<Ts...>;
+
+template <class Slot, class... Args>
+void call_slot(const Slot& slot, Args&&... args)
+{
+    if (auto fn = slot.get()) (*fn)(std::forward<Args>(args)...);
+}
+}  // namespace detail
 
 // Coalesces wake-ups: many publishes between two loop turns cost one post.
 inline void client::wake()
@@ -114,7 +131,85 @@ inline std::error_code client::loop(std::chrono::milliseconds timeout)
 
 inline void client::log(log_level level, std::string text)
 {
-    if (on_log) events_.emplace_back(log_event{level, std::move(text)});
+    bool to_logger;
+    {
+        std::lock_guard<std::mutex> lock(logger_mutex_);
+        to_logger = logger_ != nullptr;
+    }
+    if (to_logger || on_log) events_.emplace_back(log_event{level, std::move(text)});
+}
+
+namespace detail {
+inline const char* level_name(log_level level)
+{
+    switch (level) {
+    case log_level::info: return "info";
+    case log_level::notice: return "notice";
+    case log_level::warning: return "warning";
+    case log_level::err: return "error";
+    case log_level::debug: return "debug";
+    }
+    return "log";
+}
+
+// Severity order for the logger's threshold: paho's level values are bit flags.
+inline int severity(log_level level)
+{
+    switch (level) {
+    case log_level::debug: return 0;
+    case log_level::info: return 1;
+    case log_level::notice: return 2;
+    case log_level::warning: return 3;
+    case log_level::err: return 4;
+    }
+    return 4;
+}
+}  // namespace detail
+
+inline void client::write_log_line(log_level level, const std::string& text)
+{
+    std::lock_guard<std::mutex> lock(logger_mutex_);
+    if (logger_ && detail::severity(level) >= detail::severity(logger_min_level_))
+        *logger_ << "mqtt [" << detail::level_name(level) << "] " << client_id_ << ": " << text << '\n';
+}
+
+inline void client::enable_logger(std::ostream& out, log_level min_level)
+{
+    std::lock_guard<std::mutex> lock(logger_mutex_);
+    logger_ = &out;
+    logger_min_level_ = min_level;
+}
+
+inline void client::disable_logger()
+{
+    std::lock_guard<std::mutex> lock(logger_mutex_);
+    logger_ = nullptr;
+}
+
+inline void client::message_callback_add(std::string_view filter, std::function<void(client&, const message&)> callback)
+{
+    if (auto ec = protocol::validate_topic_filter(filter))
+        throw error(ec, "message_callback_add: invalid topic filter '" + std::string(filter) + "'");
+    router_.add(std::string(filter), std::move(callback));
+}
+
+inline bool client::message_callback_remove(std::string_view filter)
+{
+    return router_.remove(filter);
+}
+
+inline void client::deliver(const message& m)
+{
+    bool matched = false;
+    if (auto routes = router_.snapshot()) {
+        for (const auto& route : *routes) {
+            if (route.fn && protocol::topic_matches(route.filter, m.topic)) {
+                matched = true;
+                route.fn(*this, m);
+            }
+        }
+    }
+    if (!matched) detail::call_slot(on_message, *this, m);
 }
 
 // Delivers the incoming buffer to the callbacks, in order. Stops as soon as
@@ -131,33 +226,22 @@ inline void client::dispatch_events()
     dispatching_ = false;
 }
 
-namespace detail {
-template <class... Ts>
-struct overloaded : Ts... {
-    using Ts::operator()...;
-};
-template <class... Ts>
-overloaded(Ts...) -> overloaded<Ts...>;
-
-template <class Slot, class... Args>
-void call_slot(const Slot& slot, Args&&... args)
-{
-    if (auto fn = slot.get()) (*fn)(std::forward<Args>(args)...);
-}
-}  // namespace detail
 
 inline void client::invoke(event& ev)
 {
     try {
         std::visit(detail::overloaded{
-                       [&](message& m) { detail::call_slot(on_message, *this, m); },
+                       [&](message& m) { deliver(m); },
                        [&](connected_event& e) { detail::call_slot(on_connect, *this, e.session_present, e.return_code); },
                        [&](connect_failed_event& e) { detail::call_slot(on_connect_fail, *this, e.reason); },
                        [&](disconnected_event& e) { detail::call_slot(on_disconnect, *this, e.reason); },
                        [&](published_event& e) { detail::call_slot(on_publish, *this, e.mid); },
                        [&](subscribed_event& e) { detail::call_slot(on_subscribe, *this, e.mid, e.granted_qos); },
                        [&](unsubscribed_event& e) { detail::call_slot(on_unsubscribe, *this, e.mid); },
-                       [&](log_event& e) { detail::call_slot(on_log, *this, e.level, e.text); },
+                       [&](log_event& e) {
+                           write_log_line(e.level, e.text);
+                           detail::call_slot(on_log, *this, e.level, e.text);
+                       },
                    },
                    ev);
     } catch (const std::exception& e) {
