@@ -9,6 +9,7 @@
 // disconnect when no loop thread runs). Callbacks run on that thread with no
 // internal lock held.
 
+#include <mqtt/detail/backoff.hpp>
 #include <mqtt/detail/callback.hpp>
 #include <mqtt/detail/delivery.hpp>
 #include <mqtt/detail/message_router.hpp>
@@ -55,6 +56,12 @@ enum class protocol_version : std::uint8_t { mqtt31 = 3, mqtt311 = 4 };
 
 // paho's MQTT_LOG_* levels.
 enum class log_level : int { info = 0x01, notice = 0x02, warning = 0x04, err = 0x08, debug = 0x10 };
+
+// What publish does when the outgoing buffer is full.
+enum class queue_policy {
+    reject,  // the new message's rc() is errc::queue_full
+    drop_oldest,  // the oldest queued message completes with errc::queue_full
+};
 
 class client {
 public:
@@ -109,6 +116,17 @@ public:
     void will_clear();
     void max_inflight_messages_set(int inflight);  // default 20
     void max_queued_messages_set(std::size_t queue_size);  // 0 = no bound but the packet-id space
+    void max_queued_bytes_set(std::size_t bytes);  // 0 = no byte bound; default 256 MiB
+    void queue_policy_set(queue_policy policy);  // default reject
+    // Automatic reconnect after a lost connection, while a loop runs (paho's
+    // reconnect_on_failure, default on): delays grow from min to max with jitter.
+    void reconnect_delay_set(std::chrono::milliseconds min_delay = std::chrono::seconds(1),
+                             std::chrono::milliseconds max_delay = std::chrono::seconds(120));
+    void reconnect_on_failure_set(bool enabled);
+    void reconnect_jitter_seed(std::uint32_t seed);  // reproducible delays, for tests
+    // Re-sends the subscriptions made through this client when the broker has
+    // no session for it after a reconnect (default on).
+    void resubscribe_on_reconnect_set(bool enabled);
     void connect_timeout_set(std::chrono::milliseconds timeout);  // default 5 s
     void disconnect_timeout_set(std::chrono::milliseconds timeout);  // default 5 s
     void max_packet_size_set(std::size_t bytes);  // largest packet accepted from the broker
@@ -128,7 +146,7 @@ public:
 private:
     // opening: resolving and TCP connect; connecting: CONNECT sent, CONNACK awaited.
     enum class link_state { down, opening, connecting, up };
-    enum class request_kind : std::uint8_t { publish, subscribe, unsubscribe };
+    enum class request_kind : std::uint8_t { publish, subscribe, unsubscribe, resubscribe };
 
     // A packet the user queued: encoded once, written later by the loop.
     struct queued_packet {
@@ -162,7 +180,9 @@ private:
     void wake();
     template <class Pred>
     std::error_code run_until(Pred done, clock::time_point deadline);
-    std::error_code start_connect_request(const std::string& host, std::uint16_t port, int keepalive);
+    std::error_code start_connect_request(const std::string& host, std::uint16_t port, int keepalive, bool blocking);
+    void connect_and_wait(const std::string& host, std::uint16_t port, int keepalive, std::error_code& ec);
+    bool admit_to_queue(std::size_t bytes, std::vector<std::shared_ptr<detail::delivery>>& dropped);
     std::error_code wait_for_connect(std::uint64_t attempt);
     std::pair<std::error_code, int> queue_request(request_kind kind, protocol::byte_buffer bytes,
                                                   std::uint16_t packet_id_offset);
@@ -176,6 +196,9 @@ private:
     void close_link();
     void connection_lost(std::error_code ec);
     void finish_disconnect(std::error_code ec);
+    void end_session(std::error_code ec);
+    void schedule_reconnect();
+    void resubscribe();
     void fail_all(std::error_code ec);
     void start_read(std::uint64_t gen);
     void on_read(std::error_code ec, std::size_t n, std::uint64_t gen);
@@ -210,6 +233,13 @@ private:
     std::uint16_t keepalive_ = 60;
     std::size_t max_inflight_ = 20;
     std::size_t max_queued_ = 100000;
+    std::size_t max_queued_bytes_ = 256u << 20;
+    std::size_t pending_bytes_ = 0;
+    queue_policy queue_policy_ = queue_policy::reject;
+    bool reconnect_on_failure_ = true;
+    bool resubscribe_on_reconnect_ = true;
+    detail::backoff backoff_{std::chrono::seconds(1), std::chrono::seconds(120)};
+    std::vector<std::pair<std::string, int>> subscriptions_;  // made through subscribe(), for resubscribing
     std::chrono::milliseconds connect_timeout_{5000};
     std::chrono::milliseconds disconnect_timeout_{5000};
     std::size_t max_packet_size_ = protocol::max_remaining_length + 5;
@@ -219,6 +249,7 @@ private:
     bool session_active_ = false;  // connect called, no disconnect since
     bool connect_requested_ = false;
     bool disconnect_requested_ = false;
+    bool attempt_blocking_ = false;  // a connect() call waits and reports the failure itself
     std::uint64_t attempt_started_ = 0;  // connect attempts requested
     std::uint64_t attempt_finished_ = 0;  // ... and finished (CONNACK or failure)
     std::error_code attempt_result_;
@@ -233,6 +264,10 @@ private:
     asio::ip::tcp::socket socket_{io_};
     asio::steady_timer connect_timer_{io_};
     asio::steady_timer keepalive_timer_{io_};
+    asio::steady_timer reconnect_timer_{io_};
+    bool current_attempt_blocking_ = false;
+    bool ever_connected_ = false;
+    clock::time_point up_since_{};
     link_state link_ = link_state::down;
     std::uint64_t attempt_current_ = 0;  // the attempt this connection answers
     std::uint64_t gen_ = 0;  // bumps with each connection so stale handlers see they are stale
@@ -251,6 +286,7 @@ private:
     std::vector<queued_packet> write_requests_;
     std::vector<protocol::byte_buffer> retired_;  // acked while still being written
     clock::time_point last_write_{};
+    clock::time_point last_read_{};
     clock::time_point ping_sent_{};
     bool ping_outstanding_ = false;
 

@@ -6,6 +6,7 @@
 #include <mqtt/protocol/topic_rules.hpp>
 #include <mqtt/protocol/utf8.hpp>
 
+#include <algorithm>
 #include <random>
 
 namespace mqtt {
@@ -86,7 +87,8 @@ inline void client::throw_connect_error(const std::string& host, std::uint16_t p
     throw error(ec, "connect to " + host + ":" + std::to_string(port) + " failed");
 }
 
-inline std::error_code client::start_connect_request(const std::string& host, std::uint16_t port, int keepalive)
+inline std::error_code client::start_connect_request(const std::string& host, std::uint16_t port, int keepalive,
+                                                     bool blocking)
 {
     if (host.empty()) return make_error_code(errc::invalid_argument);
     if (keepalive < 0 || keepalive > 65535) return make_error_code(errc::invalid_argument);
@@ -97,6 +99,7 @@ inline std::error_code client::start_connect_request(const std::string& host, st
     session_active_ = true;
     disconnect_requested_ = false;
     connect_requested_ = true;
+    attempt_blocking_ = blocking;
     ++attempt_started_;
     return {};
 }
@@ -110,7 +113,11 @@ inline std::error_code client::wait_for_connect(std::uint64_t attempt)
         bound = connect_timeout_ + std::chrono::seconds(2);
     }
     auto ec = run_until([&] { return attempt_finished_ >= attempt; }, clock::now() + bound);
-    if (ec == errc::timeout) return make_error_code(errc::connect_timeout);
+    if (ec == errc::timeout) {
+        // The loop's own timer did not fire in time (no loop ran): give up here.
+        asio::post(io_, [this] { end_session(make_error_code(errc::connect_timeout)); });
+        return make_error_code(errc::connect_timeout);
+    }
     if (ec) return ec;
     std::lock_guard<std::mutex> lock(mutex_);
     return attempt_result_;
@@ -129,7 +136,16 @@ inline void client::connect(const std::string& host, std::uint16_t port, int kee
         ec = make_error_code(errc::already_connected);
         return;
     }
-    ec = start_connect_request(host, port, keepalive);
+    connect_and_wait(host, port, keepalive, ec);
+}
+
+// A failed blocking attempt ends the session: the caller gets the error and
+// nothing retries behind its back. Called from a callback, it cannot wait
+// and behaves like connect_async.
+inline void client::connect_and_wait(const std::string& host, std::uint16_t port, int keepalive, std::error_code& ec)
+{
+    const bool blocking = !loop_id_->on_loop_thread();
+    ec = start_connect_request(host, port, keepalive, blocking);
     if (ec) return;
     std::uint64_t attempt;
     {
@@ -143,7 +159,7 @@ inline void client::connect(const std::string& host, std::uint16_t port, int kee
 inline std::error_code client::connect_async(const std::string& host, std::uint16_t port, int keepalive)
 {
     if (is_connected()) return make_error_code(errc::already_connected);
-    auto ec = start_connect_request(host, port, keepalive);
+    auto ec = start_connect_request(host, port, keepalive, false);
     if (!ec) wake();
     return ec;
 }
@@ -163,15 +179,7 @@ inline void client::reconnect(std::error_code& ec)
         port = port_;
         keepalive = keepalive_;
     }
-    ec = start_connect_request(host, port, keepalive);
-    if (ec) return;
-    std::uint64_t attempt;
-    {
-        std::lock_guard<std::mutex> lock(mutex_);
-        attempt = attempt_started_;
-    }
-    wake();
-    ec = wait_for_connect(attempt);
+    connect_and_wait(host, port, keepalive, ec);
 }
 
 inline void client::reconnect()
@@ -216,18 +224,44 @@ inline message_info client::publish(std::string_view topic, std::string_view pay
     protocol::encode_publish(topic, payload, static_cast<std::uint8_t>(qos), retain, false, qos > 0 ? 1 : 0, bytes);
     auto delivery = std::make_shared<detail::delivery>(loop_id_);
 
+    std::vector<std::shared_ptr<detail::delivery>> dropped;
     std::unique_lock<std::mutex> lock(mutex_);
     if (!session_active_) return message_info(0, make_error_code(errc::not_connected));
-    if (max_queued_ != 0 && pending_.size() >= max_queued_) return message_info(0, make_error_code(errc::queue_full));
+    if (!admit_to_queue(bytes.size(), dropped)) return message_info(0, make_error_code(errc::queue_full));
     const auto id = ids_.allocate();
     if (!id) return message_info(0, make_error_code(errc::no_packet_id_available));
     if (qos > 0) detail::write_packet_id(bytes, detail::variable_header_offset(bytes) + 2 + topic.size(), *id);
     delivery->set_mid(*id);
+    pending_bytes_ += bytes.size();
     pending_.push_back(queued_packet{std::move(bytes), delivery, *id, static_cast<std::uint8_t>(qos),
                                      request_kind::publish});
     lock.unlock();
+    for (auto& d : dropped) d->complete(make_error_code(errc::queue_full));
     wake();
     return message_info(std::move(delivery));
+}
+
+// Under mutex_. Makes room for `bytes` more in the outgoing buffer, or says no.
+inline bool client::admit_to_queue(std::size_t bytes, std::vector<std::shared_ptr<detail::delivery>>& dropped)
+{
+    const auto full = [&] {
+        return (max_queued_ != 0 && pending_.size() >= max_queued_) ||
+               (max_queued_bytes_ != 0 && pending_bytes_ + bytes > max_queued_bytes_);
+    };
+    if (!full()) return true;
+    if (queue_policy_ == queue_policy::reject) return false;
+    // drop_oldest: the oldest queued publishes make way; requests stay.
+    for (auto it = pending_.begin(); it != pending_.end() && full();) {
+        if (it->kind != request_kind::publish) {
+            ++it;
+            continue;
+        }
+        pending_bytes_ -= it->bytes.size();
+        ids_.release(it->packet_id);
+        dropped.push_back(std::move(it->delivery));
+        it = pending_.erase(it);
+    }
+    return !full();
 }
 
 inline std::pair<std::error_code, int> client::queue_request(request_kind kind, protocol::byte_buffer bytes,
@@ -239,6 +273,7 @@ inline std::pair<std::error_code, int> client::queue_request(request_kind kind, 
     const auto id = ids_.allocate();
     if (!id) return {make_error_code(errc::no_packet_id_available), 0};
     detail::write_packet_id(bytes, packet_id_offset, *id);
+    pending_bytes_ += bytes.size();
     pending_.push_back(queued_packet{std::move(bytes), nullptr, *id, 1, kind});
     lock.unlock();
     wake();
@@ -265,7 +300,19 @@ inline std::pair<std::error_code, int> client::subscribe(const std::vector<std::
     if (bytes.size() > protocol::max_remaining_length)
         throw error(errc::payload_too_large, "subscribe: too many topic filters for one packet");
     const auto offset = static_cast<std::uint16_t>(detail::variable_header_offset(bytes));
-    return queue_request(request_kind::subscribe, std::move(bytes), offset);
+    auto result = queue_request(request_kind::subscribe, std::move(bytes), offset);
+    if (!result.first) {
+        std::lock_guard<std::mutex> lock(mutex_);
+        for (const auto& [filter, qos] : topics) {
+            auto it = std::find_if(subscriptions_.begin(), subscriptions_.end(),
+                                   [&](const auto& s) { return s.first == filter; });
+            if (it != subscriptions_.end())
+                it->second = qos;
+            else
+                subscriptions_.emplace_back(filter, qos);
+        }
+    }
+    return result;
 }
 
 inline std::pair<std::error_code, int> client::unsubscribe(std::string_view topic)
@@ -287,7 +334,15 @@ inline std::pair<std::error_code, int> client::unsubscribe(const std::vector<std
     if (bytes.size() > protocol::max_remaining_length)
         throw error(errc::payload_too_large, "unsubscribe: too many topic filters for one packet");
     const auto offset = static_cast<std::uint16_t>(detail::variable_header_offset(bytes));
-    return queue_request(request_kind::unsubscribe, std::move(bytes), offset);
+    auto result = queue_request(request_kind::unsubscribe, std::move(bytes), offset);
+    if (!result.first) {
+        std::lock_guard<std::mutex> lock(mutex_);
+        for (const auto& filter : topics)
+            subscriptions_.erase(std::remove_if(subscriptions_.begin(), subscriptions_.end(),
+                                                [&](const auto& s) { return s.first == filter; }),
+                                 subscriptions_.end());
+    }
+    return result;
 }
 
 inline void client::username_pw_set(std::string username, std::optional<std::string> password)
@@ -327,6 +382,44 @@ inline void client::max_queued_messages_set(std::size_t queue_size)
 {
     std::lock_guard<std::mutex> lock(mutex_);
     max_queued_ = queue_size;
+}
+
+inline void client::max_queued_bytes_set(std::size_t bytes)
+{
+    std::lock_guard<std::mutex> lock(mutex_);
+    max_queued_bytes_ = bytes;
+}
+
+inline void client::queue_policy_set(queue_policy policy)
+{
+    std::lock_guard<std::mutex> lock(mutex_);
+    queue_policy_ = policy;
+}
+
+inline void client::reconnect_delay_set(std::chrono::milliseconds min_delay, std::chrono::milliseconds max_delay)
+{
+    if (min_delay.count() <= 0 || max_delay < min_delay)
+        throw error(errc::invalid_argument, "reconnect_delay_set: need 0 < min_delay <= max_delay");
+    std::lock_guard<std::mutex> lock(mutex_);
+    backoff_.set_bounds(min_delay, max_delay);
+}
+
+inline void client::reconnect_on_failure_set(bool enabled)
+{
+    std::lock_guard<std::mutex> lock(mutex_);
+    reconnect_on_failure_ = enabled;
+}
+
+inline void client::reconnect_jitter_seed(std::uint32_t seed)
+{
+    std::lock_guard<std::mutex> lock(mutex_);
+    backoff_.seed(seed);
+}
+
+inline void client::resubscribe_on_reconnect_set(bool enabled)
+{
+    std::lock_guard<std::mutex> lock(mutex_);
+    resubscribe_on_reconnect_ = enabled;
 }
 
 inline void client::connect_timeout_set(std::chrono::milliseconds timeout)

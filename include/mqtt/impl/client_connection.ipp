@@ -52,6 +52,7 @@ inline void client::on_wake()
 inline void client::start_connect()
 {
     if (link_ != link_state::down) close_link();
+    reconnect_timer_.cancel();
     protocol::connect packet;
     std::string host;
     std::uint16_t port;
@@ -59,6 +60,7 @@ inline void client::start_connect()
     {
         std::lock_guard<std::mutex> lock(mutex_);
         attempt_current_ = attempt_started_;
+        current_attempt_blocking_ = attempt_blocking_;
         packet.version = version_;
         packet.client_id = client_id_;
         packet.clean_session = clean_session_;
@@ -141,7 +143,10 @@ inline void client::handle_connack(const protocol::connack& p)
         state_cv_.notify_all();
     }
     log(log_level::debug, std::string("CONNACK received, session present: ") + (p.session_present ? "yes" : "no"));
+    if (!p.session_present && std::exchange(ever_connected_, true)) resubscribe();
     events_.emplace_back(connected_event{p.session_present, 0});
+    up_since_ = clock::now();
+    last_read_ = up_since_;
     last_write_ = clock::now();
     ping_outstanding_ = false;
     arm_keepalive(gen_);
@@ -159,6 +164,61 @@ inline void client::fail_attempt(std::error_code ec, bool report_connect_fail)
     }
     if (report_connect_fail) events_.emplace_back(connect_failed_event{ec});
     log(log_level::err, "connect failed: " + ec.message());
+    if (current_attempt_blocking_)
+        end_session(ec);  // connect() reports it; nothing retries behind the caller's back
+    else
+        schedule_reconnect();
+}
+
+// Without a goodbye: a blocking connect() failed, or gave up waiting.
+inline void client::end_session(std::error_code ec)
+{
+    close_link();
+    reconnect_timer_.cancel();
+    fail_all(ec);
+    held_qos2_.clear();
+    std::lock_guard<std::mutex> lock(mutex_);
+    session_active_ = false;
+    disconnect_requested_ = false;
+    state_cv_.notify_all();
+}
+
+inline void client::schedule_reconnect()
+{
+    std::chrono::milliseconds delay;
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        if (!session_active_ || disconnect_requested_ || !reconnect_on_failure_) return;
+        delay = backoff_.next();
+    }
+    log(log_level::info, "reconnecting in " + std::to_string(delay.count()) + " ms");
+    reconnect_timer_.expires_after(delay);
+    reconnect_timer_.async_wait([this, gen = gen_](std::error_code ec) {
+        if (ec || gen != gen_ || link_ != link_state::down) return;
+        {
+            std::lock_guard<std::mutex> lock(mutex_);
+            if (!session_active_ || disconnect_requested_) return;
+            ++attempt_started_;
+            attempt_blocking_ = false;
+        }
+        start_connect();
+        dispatch_events();
+    });
+}
+
+// The broker kept no session: subscribe again to what this client subscribed.
+inline void client::resubscribe()
+{
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (!resubscribe_on_reconnect_ || subscriptions_.empty()) return;
+    protocol::subscribe packet;
+    for (const auto& [filter, qos] : subscriptions_)
+        packet.subscriptions.push_back({filter, static_cast<std::uint8_t>(qos)});
+    const auto id = ids_.allocate();
+    if (!id) return;
+    packet.packet_id = *id;
+    awaiting_ack_[*id] = request_kind::resubscribe;
+    protocol::encode(packet, control_);
 }
 
 // Closes the socket and makes every handler of this connection stale.
@@ -171,6 +231,7 @@ inline void client::close_link()
     resolver_.cancel();
     connect_timer_.cancel();
     keepalive_timer_.cancel();
+    reconnect_timer_.cancel();
     socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
     socket_.close(ignored);
     ping_outstanding_ = false;
@@ -197,6 +258,13 @@ inline void client::connection_lost(std::error_code ec)
     if (disconnecting) return finish_disconnect(ec);
     log(log_level::err, "connection lost: " + ec.message());
     events_.emplace_back(disconnected_event{ec});
+    // A connection that stayed up a while earns a fresh backoff; one that the
+    // broker kicks at once (duplicate client id) keeps growing the delay.
+    if (clock::now() - up_since_ >= std::chrono::seconds(10)) {
+        std::lock_guard<std::mutex> lock(mutex_);
+        backoff_.reset();
+    }
+    schedule_reconnect();
 }
 
 // The end of a session: after our DISCONNECT was written, or when
@@ -229,6 +297,7 @@ inline void client::fail_all(std::error_code ec)
     {
         std::lock_guard<std::mutex> lock(mutex_);
         pending.swap(pending_);
+        pending_bytes_ = 0;
         for (const auto& p : pending) ids_.release(p.packet_id);
         for (const auto& p : write_requests_) ids_.release(p.packet_id);
         for (const auto& p : inflight_) ids_.release(p.packet_id);
@@ -249,36 +318,37 @@ inline void client::fail_all(std::error_code ec)
 
 inline void client::arm_keepalive(std::uint64_t gen)
 {
-    std::chrono::seconds keepalive;
+    std::chrono::milliseconds keepalive;
     {
         std::lock_guard<std::mutex> lock(mutex_);
         keepalive = std::chrono::seconds(keepalive_);
     }
     if (keepalive.count() == 0) return;
-    const auto due = ping_outstanding_ ? ping_sent_ + keepalive : last_write_ + keepalive;
+    const auto due = ping_outstanding_ ? ping_sent_ + keepalive / 2 : std::min(last_write_, last_read_) + keepalive;
     keepalive_timer_.expires_at(due);
     keepalive_timer_.async_wait([this, gen](std::error_code ec) {
         if (!ec && gen == gen_) on_keepalive(gen);
     });
 }
 
-// PINGREQ after keepalive seconds without sending; no answer within another
-// keepalive means the broker or the path to it is gone.
+// PINGREQ once keepalive passed without sending or without hearing from the
+// broker; PINGRESP (or any packet) must follow within half a keepalive. So a
+// silent, half-open connection is declared lost within 1.5 x keepalive.
 inline void client::on_keepalive(std::uint64_t gen)
 {
     if (link_ != link_state::up) return;
-    std::chrono::seconds keepalive;
+    std::chrono::milliseconds keepalive;
     {
         std::lock_guard<std::mutex> lock(mutex_);
         keepalive = std::chrono::seconds(keepalive_);
     }
     const auto now = clock::now();
-    if (ping_outstanding_ && now - ping_sent_ >= keepalive) {
+    if (ping_outstanding_ && now - ping_sent_ >= keepalive / 2) {
         connection_lost(make_error_code(errc::keepalive_timeout));
         dispatch_events();
         return;
     }
-    if (!ping_outstanding_ && now - last_write_ >= keepalive) {
+    if (!ping_outstanding_ && (now - last_write_ >= keepalive || now - last_read_ >= keepalive)) {
         protocol::encode(protocol::pingreq{}, control_);
         ping_outstanding_ = true;
         ping_sent_ = now;

@@ -108,7 +108,11 @@ inline std::error_code client::loop_forever()
         if (loop_running_) return make_error_code(errc::loop_already_running);
         if (!session_active_) return make_error_code(errc::not_connected);
     }
-    auto ec = run_until([&] { return !session_active_ || (attempt_finished_ == attempt_started_ && !connected_); },
+    // With automatic reconnect the loop runs until disconnect(); without, until the connection is gone.
+    auto ec = run_until([&] {
+        return !session_active_ ||
+               (!reconnect_on_failure_ && attempt_finished_ == attempt_started_ && !connected_);
+    },
                         clock::now() + std::chrono::hours(24 * 365 * 10));
     if (ec) return ec;
     std::lock_guard<std::mutex> lock(mutex_);

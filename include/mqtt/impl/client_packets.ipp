@@ -30,6 +30,7 @@ inline void client::start_write()
         std::lock_guard<std::mutex> lock(mutex_);
         while (!pending_.empty() && write_requests_.size() < detail::max_requests_per_write) {
             auto& next = pending_.front();
+            const std::size_t size = next.bytes.size();
             if (next.kind == request_kind::publish && next.qos > 0) {
                 if (inflight_.size() >= max_inflight_) break;  // the window is full; FIFO order holds
                 // In flight from now on: its ack may be read before this write completes.
@@ -41,6 +42,7 @@ inline void client::start_write()
                 write_requests_.push_back(std::move(next));
                 write_buffers_.push_back(asio::buffer(write_requests_.back().bytes));
             }
+            pending_bytes_ -= size;
             pending_.pop_front();
         }
         // disconnect() flushes: the goodbye goes once everything is written and acknowledged.
@@ -73,6 +75,7 @@ inline void client::on_write(std::error_code ec, std::uint64_t gen)
                     failed.push_back(std::move(it->delivery));
                 } else {
                     awaiting_ack_.erase(it->packet_id);
+                    pending_bytes_ += it->bytes.size();
                     pending_.push_front(std::move(*it));
                 }
             }
@@ -132,6 +135,7 @@ inline void client::on_read(std::error_code ec, std::size_t n, std::uint64_t gen
         }
         if (packet) {
             ping_outstanding_ = false;  // any packet shows the broker is alive
+            last_read_ = clock::now();
             handle_packet(*packet);
             packet.reset();
         }
@@ -153,10 +157,13 @@ inline void client::handle_packet(protocol::packet& p)
                    [&](protocol::pubcomp& x) { complete_publish(x.packet_id, 2, true); },
                    [&](protocol::suback& x) {
                        auto it = awaiting_ack_.find(x.packet_id);
-                       if (it == awaiting_ack_.end() || it->second != request_kind::subscribe)
+                       if (it == awaiting_ack_.end() ||
+                           (it->second != request_kind::subscribe && it->second != request_kind::resubscribe))
                            return log(log_level::warning, "SUBACK for unknown packet id " + std::to_string(x.packet_id));
+                       const bool requested = it->second == request_kind::subscribe;
                        awaiting_ack_.erase(it);
                        release_packet_id(x.packet_id);
+                       if (!requested) return;  // our own resubscription after a reconnect
                        events_.emplace_back(
                            subscribed_event{x.packet_id, std::vector<int>(x.return_codes.begin(), x.return_codes.end())});
                    },
