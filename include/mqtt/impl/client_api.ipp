@@ -305,7 +305,7 @@ inline std::pair<std::error_code, int> client::subscribe(const std::vector<std::
         std::lock_guard<std::mutex> lock(mutex_);
         for (const auto& [filter, qos] : topics) {
             auto it = std::find_if(subscriptions_.begin(), subscriptions_.end(),
-                                   [&](const auto& s) { return s.first == filter; });
+                                   [&f = filter](const auto& s) { return s.first == f; });
             if (it != subscriptions_.end())
                 it->second = qos;
             else
