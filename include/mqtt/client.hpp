@@ -176,6 +176,23 @@ private:
     using event = std::variant<message, connected_event, connect_failed_event, disconnected_event, published_event,
                                subscribed_event, unsubscribed_event, log_event>;
 
+    // One handler type for every post and one for every timer: each distinct
+    // handler type costs a set of Asio instantiations, i.e. compile time.
+    struct loop_task {
+        client* self;
+        void (client::*fn)();
+        void operator()() const { (self->*fn)(); }
+    };
+    struct timer_task {
+        client* self;
+        void (client::*fn)(std::uint64_t gen);
+        std::uint64_t gen;
+        void operator()(std::error_code ec) const
+        {
+            if (!ec && gen == self->gen_) (self->*fn)(gen);
+        }
+    };
+
     // Public-side helpers (any thread).
     void wake();
     template <class Pred>
@@ -189,7 +206,12 @@ private:
     static void throw_connect_error(const std::string& host, std::uint16_t port, std::error_code ec);
 
     // Loop-side (loop thread only).
+    void on_wake_posted();
     void on_wake();
+    void give_up_connect();
+    void force_disconnect();
+    void on_connect_timeout(std::uint64_t gen);
+    void on_reconnect_due(std::uint64_t gen);
     void start_connect();
     void on_tcp_connected(std::uint64_t gen);
     void fail_attempt(std::error_code ec, bool report_connect_fail);

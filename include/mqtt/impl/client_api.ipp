@@ -115,7 +115,7 @@ inline std::error_code client::wait_for_connect(std::uint64_t attempt)
     auto ec = run_until([&] { return attempt_finished_ >= attempt; }, clock::now() + bound);
     if (ec == errc::timeout) {
         // The loop's own timer did not fire in time (no loop ran): give up here.
-        asio::post(io_, [this] { end_session(make_error_code(errc::connect_timeout)); });
+        asio::post(io_, loop_task{this, &client::give_up_connect});
         return make_error_code(errc::connect_timeout);
     }
     if (ec) return ec;
@@ -206,7 +206,7 @@ inline std::error_code client::disconnect()
     auto ec = run_until([&] { return !session_active_; }, clock::now() + bound);
     if (ec != errc::timeout) return ec;
     // The broker does not take our bytes: close without the goodbye.
-    asio::post(io_, [this] { finish_disconnect(make_error_code(errc::timeout)); });
+    asio::post(io_, loop_task{this, &client::force_disconnect});
     run_until([&] { return !session_active_; }, clock::now() + std::chrono::seconds(1));
     return ec;
 }

@@ -82,11 +82,7 @@ inline void client::start_connect()
     protocol::encode(packet, control_);
 
     connect_timer_.expires_after(timeout);
-    connect_timer_.async_wait([this, gen](std::error_code ec) {
-        if (ec || gen != gen_ || (link_ != link_state::opening && link_ != link_state::connecting)) return;
-        fail_attempt(make_error_code(errc::connect_timeout), true);
-        dispatch_events();
-    });
+    connect_timer_.async_wait(timer_task{this, &client::on_connect_timeout, gen});
     resolver_.async_resolve(host, std::to_string(port),
                             [this, gen](std::error_code ec, asio::ip::tcp::resolver::results_type results) {
                                 if (gen != gen_) return;
@@ -193,17 +189,38 @@ inline void client::schedule_reconnect()
     }
     log(log_level::info, "reconnecting in " + std::to_string(delay.count()) + " ms");
     reconnect_timer_.expires_after(delay);
-    reconnect_timer_.async_wait([this, gen = gen_](std::error_code ec) {
-        if (ec || gen != gen_ || link_ != link_state::down) return;
-        {
-            std::lock_guard<std::mutex> lock(mutex_);
-            if (!session_active_ || disconnect_requested_) return;
-            ++attempt_started_;
-            attempt_blocking_ = false;
-        }
-        start_connect();
-        dispatch_events();
-    });
+    reconnect_timer_.async_wait(timer_task{this, &client::on_reconnect_due, gen_});
+}
+
+inline void client::on_reconnect_due(std::uint64_t)
+{
+    if (link_ != link_state::down) return;
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        if (!session_active_ || disconnect_requested_) return;
+        ++attempt_started_;
+        attempt_blocking_ = false;
+    }
+    start_connect();
+    dispatch_events();
+}
+
+inline void client::on_connect_timeout(std::uint64_t)
+{
+    if (link_ != link_state::opening && link_ != link_state::connecting) return;
+    fail_attempt(make_error_code(errc::connect_timeout), true);
+    dispatch_events();
+}
+
+inline void client::give_up_connect()
+{
+    end_session(make_error_code(errc::connect_timeout));
+}
+
+inline void client::force_disconnect()
+{
+    finish_disconnect(make_error_code(errc::timeout));
+    dispatch_events();
 }
 
 // The broker kept no session: subscribe again to what this client subscribed.
@@ -326,9 +343,7 @@ inline void client::arm_keepalive(std::uint64_t gen)
     if (keepalive.count() == 0) return;
     const auto due = ping_outstanding_ ? ping_sent_ + keepalive / 2 : std::min(last_write_, last_read_) + keepalive;
     keepalive_timer_.expires_at(due);
-    keepalive_timer_.async_wait([this, gen](std::error_code ec) {
-        if (!ec && gen == gen_) on_keepalive(gen);
-    });
+    keepalive_timer_.async_wait(timer_task{this, &client::on_keepalive, gen});
 }
 
 // PINGREQ once keepalive passed without sending or without hearing from the

@@ -25,12 +25,13 @@ void call_slot(const Slot& slot, Args&&... args)
 // Coalesces wake-ups: many publishes between two loop turns cost one post.
 inline void client::wake()
 {
-    if (!wake_posted_.exchange(true, std::memory_order_acq_rel)) {
-        asio::post(io_, [this] {
-            wake_posted_.store(false, std::memory_order_release);
-            on_wake();
-        });
-    }
+    if (!wake_posted_.exchange(true, std::memory_order_acq_rel)) asio::post(io_, loop_task{this, &client::on_wake_posted});
+}
+
+inline void client::on_wake_posted()
+{
+    wake_posted_.store(false, std::memory_order_release);
+    on_wake();
 }
 
 // Waits until done() (evaluated under mutex_) holds. When no loop thread runs,
@@ -79,7 +80,7 @@ inline std::error_code client::loop_start()
     if (io_.stopped()) io_.restart();
     thread_ = std::thread([this] {
         loop_id_->driver.store(std::this_thread::get_id(), std::memory_order_release);
-        asio::post(io_, [this] { dispatch_events(); });
+        asio::post(io_, loop_task{this, &client::dispatch_events});
         io_.run();
         loop_id_->driver.store(std::thread::id{}, std::memory_order_release);
         std::lock_guard<std::mutex> guard(mutex_);
