@@ -226,7 +226,7 @@ inline message_info client::publish(std::string_view topic, std::string_view pay
 
     std::vector<std::shared_ptr<detail::delivery>> dropped;
     std::unique_lock<std::mutex> lock(mutex_);
-    if (!session_active_) return message_info(0, make_error_code(errc::not_connected));
+    if (!session_active_ || disconnect_requested_) return message_info(0, make_error_code(errc::not_connected));
     if (!admit_to_queue(bytes.size(), dropped)) return message_info(0, make_error_code(errc::queue_full));
     const auto id = ids_.allocate();
     if (!id) return message_info(0, make_error_code(errc::no_packet_id_available));
@@ -268,7 +268,7 @@ inline std::pair<std::error_code, int> client::queue_request(request_kind kind, 
                                                              std::uint16_t packet_id_offset)
 {
     std::unique_lock<std::mutex> lock(mutex_);
-    if (!session_active_) return {make_error_code(errc::not_connected), 0};
+    if (!session_active_ || disconnect_requested_) return {make_error_code(errc::not_connected), 0};
     if (max_queued_ != 0 && pending_.size() >= max_queued_) return {make_error_code(errc::queue_full), 0};
     const auto id = ids_.allocate();
     if (!id) return {make_error_code(errc::no_packet_id_available), 0};

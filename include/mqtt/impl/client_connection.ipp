@@ -169,8 +169,11 @@ inline void client::fail_attempt(std::error_code ec, bool report_connect_fail)
 // Without a goodbye: a blocking connect() failed, or gave up waiting.
 inline void client::end_session(std::error_code ec)
 {
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        disconnect_requested_ = true;  // no publish is queued while the queue is failed
+    }
     close_link();
-    reconnect_timer_.cancel();
     fail_all(ec);
     held_qos2_.clear();
     std::lock_guard<std::mutex> lock(mutex_);
@@ -294,11 +297,15 @@ inline void client::finish_disconnect(std::error_code ec)
         attempt_result_ = make_error_code(errc::disconnected);
     }
     close_link();
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        if (!session_active_) return;
+    }
+    // disconnect_requested_ is set, so nothing new is queued while this fails the rest.
     fail_all(make_error_code(errc::disconnected));
     held_qos2_.clear();
     {
         std::lock_guard<std::mutex> lock(mutex_);
-        if (!session_active_) return;
         session_active_ = false;
         disconnect_requested_ = false;
         state_cv_.notify_all();
