@@ -5,6 +5,7 @@
 #include "client_test_helpers.hpp"
 
 #include <atomic>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -394,4 +395,57 @@ TEST_CASE("callbacks run on the loop thread, in arrival order", "[client][callba
     }
     const auto payloads = c.messages().payloads();
     for (int i = 0; i < 50; ++i) CHECK(payloads[static_cast<std::size_t>(i)] == std::to_string(i));
+}
+
+TEST_CASE("message_callback_add: per-filter callbacks, on_message only when none matched", "[client][callbacks]")
+{
+    broker b;
+    const auto topic = unique_topic("perf");
+    recorder<std::string> under_a;
+    recorder<std::string> ends_in_x;
+    test_client c(unique_id("perf"));
+    c.client.message_callback_add(topic + "/a/#",
+                                  [&](mqtt::client&, const mqtt::message& m) { under_a.push(m.payload); });
+    c.client.message_callback_add(topic + "/+/x",
+                                  [&](mqtt::client&, const mqtt::message& m) { ends_in_x.push(m.payload); });
+    c.start(b);
+    c.subscribe_and_wait(topic + "/#", 1);
+
+    c.client.publish(topic + "/a/x", "both", 1);
+    c.client.publish(topic + "/a/y", "a only", 1);
+    c.client.publish(topic + "/b/x", "x only", 1);
+    c.client.publish(topic + "/b/y", "neither", 1);
+    REQUIRE(c.messages().wait_for(1));
+    REQUIRE(under_a.wait_for(2));
+    REQUIRE(ends_in_x.wait_for(2));
+    CHECK(under_a.items() == std::vector<std::string>{"both", "a only"});
+    CHECK(ends_in_x.items() == std::vector<std::string>{"both", "x only"});
+    CHECK(c.messages().payloads() == std::vector<std::string>{"neither"});
+
+    CHECK(c.client.message_callback_remove(topic + "/a/#"));
+    CHECK_FALSE(c.client.message_callback_remove(topic + "/a/#"));  // gone already
+    c.client.publish(topic + "/a/z", "default again", 1);
+    REQUIRE(c.messages().wait_for(2));
+    CHECK(c.messages().at(1).payload == "default again");
+    CHECK(under_a.size() == 2);
+}
+
+TEST_CASE("enable_logger writes the log to a stream, never the password", "[client][callbacks][log]")
+{
+    broker b;
+    std::ostringstream out;
+    {
+        mqtt::client c(unique_id("logger"));
+        c.enable_logger(out);
+        c.username_pw_set("someone", "pa55-w0rd-xyz");
+        c.connect(b.host(), b.port());
+        REQUIRE_FALSE(c.loop_start());
+        c.publish("t/logger", "x", 1).wait_for_publish(wait_timeout);
+        CHECK_FALSE(c.disconnect());
+        CHECK_FALSE(c.loop_stop());
+    }  // the loop thread is gone: the stream may be read
+    const auto text = out.str();
+    INFO(text);
+    CHECK_FALSE(text.empty());
+    CHECK(text.find("pa55-w0rd-xyz") == std::string::npos);
 }

@@ -40,7 +40,9 @@ TEST_CASE("loop_forever on a thread, ended by disconnect() from a callback", "[c
     other.start(b);
     other.client.publish(topic, "hello", 1);
     other.client.publish(topic, "quit", 1);
-    REQUIRE(t.done_within(wait_timeout));
+    const bool returned = t.done_within(wait_timeout);
+    if (!returned) c.client.disconnect();  // unblock it, so that the test ends
+    REQUIRE(returned);
     CHECK_FALSE(result);  // ended by disconnect(): success
     CHECK_FALSE(c.client.is_connected());
     CHECK(c.messages().payloads() == std::vector<std::string>{"hello", "quit"});
@@ -49,18 +51,52 @@ TEST_CASE("loop_forever on a thread, ended by disconnect() from a callback", "[c
     CHECK_FALSE(c.log.disconnects.at(0));
 }
 
-TEST_CASE("loop_forever returns with an error when the connection is lost", "[client][loop]")
+TEST_CASE("loop_forever without automatic reconnect returns with an error when the connection is lost",
+          "[client][loop]")
 {
     broker b;
     test_client c(unique_id("foreverl"));
+    c.client.reconnect_on_failure_set(false);
     c.client.connect(b.host(), b.port());
     std::error_code result;
     bounded_thread t([&] { result = c.client.loop_forever(); });
     REQUIRE(c.log.connects.wait_for(1));
     b.kill();
-    REQUIRE(t.done_within(wait_timeout));
+    const bool returned = t.done_within(wait_timeout);
+    if (!returned) c.client.disconnect();  // unblock it, so that the test ends
+    REQUIRE(returned);
     CHECK(result);
     CHECK_FALSE(c.client.is_connected());
+}
+
+TEST_CASE("loop_forever with automatic reconnect rides out a broker restart, ended by disconnect()",
+          "[client][loop][reconnect]")
+{
+    broker b;
+    const auto topic = unique_topic("foreverr");
+    test_client c(unique_id("foreverr"));
+    c.client.reconnect_delay_set(50ms, 200ms);
+    c.client.connect(b.host(), b.port());
+    std::error_code result = mqtt::make_error_code(mqtt::errc::timeout);
+    bounded_thread t([&] { result = c.client.loop_forever(); });
+    REQUIRE(c.log.connects.wait_for(1));
+
+    b.stop();
+    REQUIRE(c.log.disconnects.wait_for(1));
+    CHECK_FALSE(t.done_within(200ms));  // still looping, trying to reconnect
+    b.start();
+    REQUIRE(c.log.connects.wait_for(2, wait_timeout));
+    CHECK(c.client.is_connected());
+
+    // Still usable, then ended from another thread.
+    c.subscribe_and_wait(topic, 1);
+    c.client.publish(topic, "after restart", 1);
+    REQUIRE(c.messages().wait_for(1));
+    CHECK_FALSE(c.client.disconnect());
+    const bool returned = t.done_within(wait_timeout);
+    if (!returned) c.client.disconnect();
+    REQUIRE(returned);
+    CHECK_FALSE(result);
 }
 
 TEST_CASE("loop_forever before connect gives errc::not_connected at once", "[client][loop]")

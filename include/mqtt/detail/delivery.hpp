@@ -39,8 +39,9 @@ public:
             if (done_) return;
             done_ = true;
             rc_ = ec;
+            // Under the lock: a wait that returned must find done() true.
+            done_flag_.store(true, std::memory_order_release);
         }
-        done_flag_.store(true, std::memory_order_release);
         cv_.notify_all();
     }
 
