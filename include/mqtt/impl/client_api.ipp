@@ -224,10 +224,17 @@ inline message_info client::publish(std::string_view topic, std::string_view pay
     protocol::encode_publish(topic, payload, static_cast<std::uint8_t>(qos), retain, false, qos > 0 ? 1 : 0, bytes);
     auto delivery = std::make_shared<detail::delivery>(loop_id_);
 
-    std::vector<std::shared_ptr<detail::delivery>> dropped;
+    // Messages dropped to make room complete on every way out, after the lock.
+    struct complete_dropped {
+        std::vector<std::shared_ptr<detail::delivery>> list;
+        ~complete_dropped()
+        {
+            for (auto& d : list) d->complete(make_error_code(errc::queue_full));
+        }
+    } dropped;
     std::unique_lock<std::mutex> lock(mutex_);
     if (!session_active_ || disconnect_requested_) return message_info(0, make_error_code(errc::not_connected));
-    if (!admit_to_queue(bytes.size(), dropped)) return message_info(0, make_error_code(errc::queue_full));
+    if (!admit_to_queue(bytes.size(), dropped.list)) return message_info(0, make_error_code(errc::queue_full));
     const auto id = ids_.allocate();
     if (!id) return message_info(0, make_error_code(errc::no_packet_id_available));
     if (qos > 0) detail::write_packet_id(bytes, detail::variable_header_offset(bytes) + 2 + topic.size(), *id);
@@ -236,7 +243,6 @@ inline message_info client::publish(std::string_view topic, std::string_view pay
     pending_.push_back(queued_packet{std::move(bytes), delivery, *id, static_cast<std::uint8_t>(qos),
                                      request_kind::publish});
     lock.unlock();
-    for (auto& d : dropped) d->complete(make_error_code(errc::queue_full));
     wake();
     return message_info(std::move(delivery));
 }
@@ -250,6 +256,7 @@ inline bool client::admit_to_queue(std::size_t bytes, std::vector<std::shared_pt
     };
     if (!full()) return true;
     if (queue_policy_ == queue_policy::reject) return false;
+    if (max_queued_bytes_ != 0 && bytes > max_queued_bytes_) return false;  // dropping everything would not help
     // drop_oldest: the oldest queued publishes make way; requests stay.
     for (auto it = pending_.begin(); it != pending_.end() && full();) {
         if (it->kind != request_kind::publish) {
