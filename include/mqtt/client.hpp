@@ -57,6 +57,12 @@ enum class protocol_version : std::uint8_t { mqtt31 = 3, mqtt311 = 4 };
 // paho's MQTT_LOG_* levels.
 enum class log_level : int { info = 0x01, notice = 0x02, warning = 0x04, err = 0x08, debug = 0x10 };
 
+// One broker address; connect() takes one or a list to fail over between.
+struct server {
+    std::string host;
+    std::uint16_t port = 1883;
+};
+
 // What publish does when the outgoing buffer is full.
 enum class queue_policy {
     reject,  // the new message's rc() is errc::queue_full
@@ -90,6 +96,10 @@ public:
     // the attempt like connect_async and returns.
     void connect(const std::string& host, std::uint16_t port = 1883, int keepalive = 60);
     void connect(const std::string& host, std::uint16_t port, int keepalive, std::error_code& ec);
+    // Several brokers, tried in turn until one accepts; later reconnects go on
+    // from the last one that worked.
+    void connect(const std::vector<server>& servers, int keepalive = 60);
+    void connect(const std::vector<server>& servers, int keepalive, std::error_code& ec);
     // Starts connecting; the loop (loop_start / loop_forever) completes it.
     std::error_code connect_async(const std::string& host, std::uint16_t port = 1883, int keepalive = 60);
     // Connects again with the last connect's host, port and keepalive.
@@ -197,13 +207,13 @@ private:
     void wake();
     template <class Pred>
     std::error_code run_until(Pred done, clock::time_point deadline);
-    std::error_code start_connect_request(const std::string& host, std::uint16_t port, int keepalive, bool blocking);
-    void connect_and_wait(const std::string& host, std::uint16_t port, int keepalive, std::error_code& ec);
+    std::error_code start_connect_request(std::vector<server> servers, int keepalive, bool blocking);
+    void connect_and_wait(std::vector<server> servers, int keepalive, std::error_code& ec);
     bool admit_to_queue(std::size_t bytes, std::vector<std::shared_ptr<detail::delivery>>& dropped);
     std::error_code wait_for_connect(std::uint64_t attempt);
     std::pair<std::error_code, int> queue_request(request_kind kind, protocol::byte_buffer bytes,
                                                   std::uint16_t packet_id_offset);
-    static void throw_connect_error(const std::string& host, std::uint16_t port, std::error_code ec);
+    [[noreturn]] static void throw_connect_error(const std::vector<server>& servers, std::error_code ec);
 
     // Loop-side (loop thread only).
     void on_wake_posted();
@@ -250,8 +260,8 @@ private:
     std::optional<std::string> username_;
     std::optional<std::string> password_;
     std::optional<protocol::will> will_;
-    std::string host_;
-    std::uint16_t port_ = 1883;
+    std::vector<server> servers_;  // what connect() was given
+    bool servers_changed_ = false;  // a new list: start from its first broker
     std::uint16_t keepalive_ = 60;
     std::size_t max_inflight_ = 20;
     std::size_t max_queued_ = 100000;
@@ -288,6 +298,8 @@ private:
     asio::steady_timer keepalive_timer_{io_};
     asio::steady_timer reconnect_timer_{io_};
     bool current_attempt_blocking_ = false;
+    std::size_t server_index_ = 0;  // the broker tried now
+    std::size_t servers_tried_ = 0;  // in this round of the list
     bool ever_connected_ = false;
     clock::time_point up_since_{};
     link_state link_ = link_state::down;

@@ -82,19 +82,22 @@ inline client::~client()
     fail_all(make_error_code(errc::shutdown));
 }
 
-inline void client::throw_connect_error(const std::string& host, std::uint16_t port, std::error_code ec)
+inline void client::throw_connect_error(const std::vector<server>& servers, std::error_code ec)
 {
-    throw error(ec, "connect to " + host + ":" + std::to_string(port) + " failed");
+    std::string where;
+    for (const auto& sv : servers) where += (where.empty() ? "" : ", ") + sv.host + ":" + std::to_string(sv.port);
+    throw error(ec, "connect to " + where + " failed");
 }
 
-inline std::error_code client::start_connect_request(const std::string& host, std::uint16_t port, int keepalive,
-                                                     bool blocking)
+inline std::error_code client::start_connect_request(std::vector<server> servers, int keepalive, bool blocking)
 {
-    if (host.empty()) return make_error_code(errc::invalid_argument);
+    if (servers.empty()) return make_error_code(errc::invalid_argument);
+    for (const auto& sv : servers)
+        if (sv.host.empty()) return make_error_code(errc::invalid_argument);
     if (keepalive < 0 || keepalive > 65535) return make_error_code(errc::invalid_argument);
     std::lock_guard<std::mutex> lock(mutex_);
-    host_ = host;
-    port_ = port;
+    servers_ = std::move(servers);
+    servers_changed_ = true;
     keepalive_ = static_cast<std::uint16_t>(keepalive);
     session_active_ = true;
     disconnect_requested_ = false;
@@ -110,7 +113,7 @@ inline std::error_code client::wait_for_connect(std::uint64_t attempt)
     clock::duration bound;
     {
         std::lock_guard<std::mutex> lock(mutex_);
-        bound = connect_timeout_ + std::chrono::seconds(2);
+        bound = connect_timeout_ * static_cast<int>(std::max<std::size_t>(servers_.size(), 1)) + std::chrono::seconds(2);
     }
     auto ec = run_until([&] { return attempt_finished_ >= attempt; }, clock::now() + bound);
     if (ec == errc::timeout) {
@@ -125,27 +128,37 @@ inline std::error_code client::wait_for_connect(std::uint64_t attempt)
 
 inline void client::connect(const std::string& host, std::uint16_t port, int keepalive)
 {
-    std::error_code ec;
-    connect(host, port, keepalive, ec);
-    if (ec) throw_connect_error(host, port, ec);
+    connect({server{host, port}}, keepalive);
 }
 
 inline void client::connect(const std::string& host, std::uint16_t port, int keepalive, std::error_code& ec)
+{
+    connect({server{host, port}}, keepalive, ec);
+}
+
+inline void client::connect(const std::vector<server>& servers, int keepalive)
+{
+    std::error_code ec;
+    connect(servers, keepalive, ec);
+    if (ec) throw_connect_error(servers, ec);
+}
+
+inline void client::connect(const std::vector<server>& servers, int keepalive, std::error_code& ec)
 {
     if (is_connected()) {
         ec = make_error_code(errc::already_connected);
         return;
     }
-    connect_and_wait(host, port, keepalive, ec);
+    connect_and_wait(servers, keepalive, ec);
 }
 
 // A failed blocking attempt ends the session: the caller gets the error and
 // nothing retries behind its back. Called from a callback, it cannot wait
 // and behaves like connect_async.
-inline void client::connect_and_wait(const std::string& host, std::uint16_t port, int keepalive, std::error_code& ec)
+inline void client::connect_and_wait(std::vector<server> servers, int keepalive, std::error_code& ec)
 {
     const bool blocking = !loop_id_->on_loop_thread();
-    ec = start_connect_request(host, port, keepalive, blocking);
+    ec = start_connect_request(std::move(servers), keepalive, blocking);
     if (ec) return;
     std::uint64_t attempt;
     {
@@ -159,27 +172,25 @@ inline void client::connect_and_wait(const std::string& host, std::uint16_t port
 inline std::error_code client::connect_async(const std::string& host, std::uint16_t port, int keepalive)
 {
     if (is_connected()) return make_error_code(errc::already_connected);
-    auto ec = start_connect_request(host, port, keepalive, false);
+    auto ec = start_connect_request({server{host, port}}, keepalive, false);
     if (!ec) wake();
     return ec;
 }
 
 inline void client::reconnect(std::error_code& ec)
 {
-    std::string host;
-    std::uint16_t port;
+    std::vector<server> servers;
     int keepalive;
     {
         std::lock_guard<std::mutex> lock(mutex_);
-        if (host_.empty()) {
+        if (servers_.empty()) {
             ec = make_error_code(errc::not_connected);  // nothing to reconnect to
             return;
         }
-        host = host_;
-        port = port_;
+        servers = servers_;
         keepalive = keepalive_;
     }
-    connect_and_wait(host, port, keepalive, ec);
+    connect_and_wait(std::move(servers), keepalive, ec);
 }
 
 inline void client::reconnect()
@@ -187,8 +198,12 @@ inline void client::reconnect()
     std::error_code ec;
     reconnect(ec);
     if (ec) {
-        std::lock_guard<std::mutex> lock(mutex_);
-        throw_connect_error(host_, port_, ec);
+        std::vector<server> servers;
+        {
+            std::lock_guard<std::mutex> lock(mutex_);
+            servers = servers_;
+        }
+        throw_connect_error(servers, ec);
     }
 }
 

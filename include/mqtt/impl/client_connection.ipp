@@ -68,8 +68,13 @@ inline void client::start_connect()
         packet.will = will_;
         packet.username = username_;
         packet.password = username_ ? password_ : std::nullopt;  // 3.1.1 has no password without user name
-        host = host_;
-        port = port_;
+        if (std::exchange(servers_changed_, false)) {
+            server_index_ = 0;
+            servers_tried_ = 0;
+        }
+        const auto& sv = servers_[server_index_ % servers_.size()];
+        host = sv.host;
+        port = sv.port;
         timeout = connect_timeout_;
         decoder_.set_max_packet_size(max_packet_size_);
     }
@@ -122,6 +127,7 @@ inline void client::handle_connack(const protocol::connack& p)
         return fail_attempt(make_error_code(refused), false);
     }
     link_ = link_state::up;
+    servers_tried_ = 0;
     connected_.store(true, std::memory_order_release);
     // Unacknowledged QoS 1/2 go out again: PUBLISH with DUP, or PUBREL.
     for (auto& entry : inflight_) {
@@ -152,6 +158,19 @@ inline void client::fail_attempt(std::error_code ec, bool report_connect_fail)
 {
     ec = detail::standard_error(ec);
     close_link();
+    std::size_t server_count;
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        server_count = servers_.size();
+    }
+    server_index_ = (server_index_ + 1) % std::max<std::size_t>(server_count, 1);
+    if (++servers_tried_ < server_count) {
+        // Fail over: the same attempt goes on with the next broker in the list.
+        if (report_connect_fail) events_.emplace_back(connect_failed_event{ec});
+        log(log_level::warning, "connect failed: " + ec.message() + "; trying the next server");
+        return start_connect();
+    }
+    servers_tried_ = 0;
     {
         std::lock_guard<std::mutex> lock(mutex_);
         attempt_finished_ = attempt_current_;
