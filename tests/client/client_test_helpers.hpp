@@ -9,6 +9,7 @@
 
 #include "support/broker.hpp"
 #include "support/catch.hpp"
+#include "support/recorder.hpp"
 
 #include <netinet/in.h>
 #include <poll.h>
@@ -42,16 +43,8 @@ constexpr std::chrono::milliseconds wait_timeout{5000};
 // The bound for the bulk tests (10 000 messages), generous for TSan.
 constexpr std::chrono::milliseconds bulk_timeout{120000};
 
-// A client id unique within this process and across runs in parallel:
-// "<tag>-<pid>-<n>". Kept at most 23 characters (MQTT 3.1's limit) when the
-// tag is at most 8 characters.
-inline std::string unique_id(std::string_view tag)
-{
-    static std::atomic<unsigned> counter{0};
-    std::string id(tag.substr(0, 8));
-    id += "-" + std::to_string(::getpid() % 100000) + "-" + std::to_string(counter.fetch_add(1));
-    return id;
-}
+using mqtt_test::recorder;
+using mqtt_test::unique_id;
 
 // A topic prefix unique per test, so retained messages or stray
 // subscriptions of one test never reach another.
@@ -59,64 +52,6 @@ inline std::string unique_topic(std::string_view tag)
 {
     return "test/" + unique_id(tag);
 }
-
-// Values pushed from any thread (callbacks), waited for from the test thread.
-template <class T>
-class recorder {
-public:
-    void push(T value)
-    {
-        {
-            std::lock_guard<std::mutex> lock(mutex_);
-            items_.push_back(std::move(value));
-        }
-        cv_.notify_all();
-    }
-
-    // True once at least `count` values arrived; false after `timeout`.
-    bool wait_for(std::size_t count, std::chrono::milliseconds timeout = wait_timeout) const
-    {
-        std::unique_lock<std::mutex> lock(mutex_);
-        return cv_.wait_for(lock, timeout, [&] { return items_.size() >= count; });
-    }
-
-    // True once pred(items) holds; false after `timeout`.
-    template <class Pred>
-    bool wait_until(Pred pred, std::chrono::milliseconds timeout = wait_timeout) const
-    {
-        std::unique_lock<std::mutex> lock(mutex_);
-        return cv_.wait_for(lock, timeout, [&] { return pred(items_); });
-    }
-
-    std::vector<T> items() const
-    {
-        std::lock_guard<std::mutex> lock(mutex_);
-        return items_;
-    }
-
-    std::size_t size() const
-    {
-        std::lock_guard<std::mutex> lock(mutex_);
-        return items_.size();
-    }
-
-    T at(std::size_t i) const
-    {
-        std::lock_guard<std::mutex> lock(mutex_);
-        return items_.at(i);
-    }
-
-    void clear()
-    {
-        std::lock_guard<std::mutex> lock(mutex_);
-        items_.clear();
-    }
-
-private:
-    mutable std::mutex mutex_;
-    mutable std::condition_variable cv_;
-    std::vector<T> items_;
-};
 
 // The received messages, in arrival order.
 class message_collector : public recorder<mqtt::message> {

@@ -9,6 +9,7 @@
 
 #include "support/broker.hpp"
 #include "support/catch.hpp"
+#include "support/recorder.hpp"
 #include "support/fault_proxy.hpp"
 
 #include <unistd.h>
@@ -51,15 +52,9 @@ inline long long millis(steady::duration d)
     return std::chrono::duration_cast<ms>(d).count();
 }
 
-// "<tag>-<pid>-<n>": unique within this process and across parallel runs;
-// at most 23 characters for a tag of at most 8.
-inline std::string unique_id(std::string_view tag)
-{
-    static std::atomic<unsigned> counter{0};
-    std::string id(tag.substr(0, 8));
-    id += "-" + std::to_string(::getpid() % 100000) + "-" + std::to_string(counter.fetch_add(1));
-    return id;
-}
+using mqtt_test::recorder;
+using mqtt_test::unique_id;
+
 
 inline std::string unique_topic(std::string_view tag)
 {
@@ -78,42 +73,6 @@ inline mqtt_test::broker_options fault_broker_options(std::vector<std::string> e
     return options;
 }
 
-// Values pushed from any thread (callbacks), waited for from the test thread.
-template <class T>
-class recorder {
-public:
-    void push(T value)
-    {
-        {
-            std::lock_guard<std::mutex> lock(mutex_);
-            items_.push_back(std::move(value));
-        }
-        cv_.notify_all();
-    }
-
-    bool wait_for(std::size_t count, ms timeout = wait_timeout) const
-    {
-        std::unique_lock<std::mutex> lock(mutex_);
-        return cv_.wait_for(lock, timeout, [&] { return items_.size() >= count; });
-    }
-
-    std::vector<T> items() const
-    {
-        std::lock_guard<std::mutex> lock(mutex_);
-        return items_;
-    }
-
-    std::size_t size() const
-    {
-        std::lock_guard<std::mutex> lock(mutex_);
-        return items_.size();
-    }
-
-private:
-    mutable std::mutex mutex_;
-    mutable std::condition_variable cv_;
-    std::vector<T> items_;
-};
 
 template <class T>
 struct timed {
