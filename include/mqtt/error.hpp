@@ -36,6 +36,7 @@ enum class errc {
     disconnected,
     shutdown,
     no_packet_id_available,
+    subscription_refused,  // the broker answered a SUBSCRIBE with 0x80 (failure)
 
     // CONNACK refusals, in the order of the MQTT 3.1.1 return codes 1..5.
     connection_refused_protocol_version = 40,
@@ -109,6 +110,7 @@ inline std::string error_category_impl::message(int value) const
     case errc::disconnected: return "disconnected before completion";
     case errc::shutdown: return "client shut down before completion";
     case errc::no_packet_id_available: return "all 65535 packet identifiers are in use";
+    case errc::subscription_refused: return "subscription refused by the broker";
     case errc::connection_refused_protocol_version: return "connection refused: unacceptable protocol version";
     case errc::connection_refused_identifier_rejected: return "connection refused: identifier rejected";
     case errc::connection_refused_server_unavailable: return "connection refused: server unavailable";

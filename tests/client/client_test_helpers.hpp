@@ -258,9 +258,15 @@ private:
 // A scripted broker that answers CONNECT with CONNACK (accepted) and then
 // goes silent: it reads and discards whatever comes, never answers again
 // (no PUBACK, no PINGRESP). One connection at a time; a broker that hangs.
+// With refuse_subscriptions it answers each SUBSCRIBE with a SUBACK refusing
+// every filter (0x80), which Mosquitto never does (it grants and then
+// filters by ACL), and nothing else.
 class silent_after_connack_broker {
 public:
-    silent_after_connack_broker() : thread_([this] { run(); }) {}
+    explicit silent_after_connack_broker(bool refuse_subscriptions = false)
+        : refuse_subscriptions_(refuse_subscriptions), thread_([this] { run(); })
+    {
+    }
     ~silent_after_connack_broker()
     {
         stop_.store(true);
@@ -324,6 +330,10 @@ private:
             if (n <= 0) return;  // the client closed
             if (answered) {
                 after_connect_.fetch_add(static_cast<std::size_t>(n));
+                if (refuse_subscriptions_) {
+                    in.insert(in.end(), buf, buf + n);
+                    refuse_subscribes(conn, in);
+                }
                 continue;
             }
             in.insert(in.end(), buf, buf + n);
@@ -345,10 +355,43 @@ private:
                 ::send(conn, connack, sizeof connack, MSG_NOSIGNAL);
                 answered = true;
                 after_connect_.fetch_add(in.size() - need);
+                in.erase(in.begin(), in.begin() + static_cast<std::ptrdiff_t>(need));
+                if (refuse_subscriptions_) refuse_subscribes(conn, in);
             }
         }
     }
 
+    // Consumes the complete packets at the front of `in`; answers each
+    // SUBSCRIBE with a SUBACK of 0x80 per filter.
+    static void refuse_subscribes(int conn, std::vector<std::uint8_t>& in)
+    {
+        for (;;) {
+            std::size_t len = 0, i = 1;
+            unsigned shift = 0;
+            bool have_length = false;
+            while (i < in.size() && i < 5) {
+                len |= static_cast<std::size_t>(in[i] & 0x7f) << shift;
+                shift += 7;
+                if ((in[i++] & 0x80) == 0) {
+                    have_length = true;
+                    break;
+                }
+            }
+            if (!have_length || in.size() < i + len) return;
+            if (in[0] == 0x82 && len >= 2) {
+                std::vector<std::uint8_t> suback = {0x90, 0x02, in[i], in[i + 1]};
+                for (std::size_t p = i + 2; p + 2 <= i + len;) {
+                    p += 2 + (static_cast<std::size_t>(in[p]) << 8 | in[p + 1]) + 1;  // filter and QoS byte
+                    suback.push_back(0x80);
+                    ++suback[1];
+                }
+                ::send(conn, suback.data(), suback.size(), MSG_NOSIGNAL);
+            }
+            in.erase(in.begin(), in.begin() + static_cast<std::ptrdiff_t>(i + len));
+        }
+    }
+
+    const bool refuse_subscriptions_;
     listener listener_;
     std::atomic<bool> stop_{false};
     std::atomic<std::size_t> after_connect_{0};
