@@ -13,6 +13,7 @@
 #include <mqtt/detail/callback.hpp>
 #include <mqtt/detail/delivery.hpp>
 #include <mqtt/detail/message_router.hpp>
+#include <mqtt/detail/ring_queue.hpp>
 #include <mqtt/error.hpp>
 #include <mqtt/message.hpp>
 #include <mqtt/message_info.hpp>
@@ -36,7 +37,6 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
-#include <deque>
 #include <iosfwd>
 #include <memory>
 #include <mutex>
@@ -161,7 +161,7 @@ private:
     // A packet the user queued: encoded once, written later by the loop.
     struct queued_packet {
         protocol::byte_buffer bytes;
-        std::shared_ptr<detail::delivery> delivery;  // publish only
+        detail::delivery_ref delivery;  // publish only
         std::uint16_t packet_id = 0;
         std::uint8_t qos = 0;
         request_kind kind = request_kind::publish;
@@ -169,7 +169,7 @@ private:
     // A QoS 1/2 PUBLISH sent and not yet fully acknowledged.
     struct inflight_publish {
         protocol::byte_buffer bytes;  // the PUBLISH as sent, kept for resending with DUP
-        std::shared_ptr<detail::delivery> delivery;
+        detail::delivery_ref delivery;
         std::uint16_t packet_id = 0;
         std::uint8_t qos = 1;
         bool released = false;  // PUBREC came, PUBREL sent, PUBCOMP awaited
@@ -203,13 +203,24 @@ private:
         }
     };
 
+    // The gather list as handed to async_write, which keeps a copy of its
+    // buffer sequence: a view copies for free, a std::vector would allocate.
+    struct buffer_span {
+        using value_type = asio::const_buffer;
+        using const_iterator = const asio::const_buffer*;
+        const_iterator first;
+        const_iterator last;
+        const_iterator begin() const noexcept { return first; }
+        const_iterator end() const noexcept { return last; }
+    };
+
     // Public-side helpers (any thread).
     void wake();
     template <class Pred>
     std::error_code run_until(Pred done, clock::time_point deadline);
     std::error_code start_connect_request(std::vector<server> servers, int keepalive, bool blocking);
     void connect_and_wait(std::vector<server> servers, int keepalive, std::error_code& ec);
-    bool admit_to_queue(std::size_t bytes, std::vector<std::shared_ptr<detail::delivery>>& dropped);
+    bool admit_to_queue(std::size_t bytes, std::vector<detail::delivery_ref>& dropped);
     std::error_code wait_for_connect(std::uint64_t attempt);
     std::pair<std::error_code, int> queue_request(request_kind kind, protocol::byte_buffer bytes,
                                                   std::uint16_t packet_id_offset);
@@ -276,7 +287,7 @@ private:
     std::chrono::milliseconds disconnect_timeout_{5000};
     std::size_t max_packet_size_ = protocol::max_remaining_length + 5;
     std::any user_data_;
-    std::deque<queued_packet> pending_;  // the outgoing buffer
+    detail::ring_queue<queued_packet> pending_;  // the outgoing buffer
     protocol::packet_id_allocator ids_;
     bool session_active_ = false;  // connect called, no disconnect since
     bool connect_requested_ = false;
@@ -307,10 +318,10 @@ private:
     std::uint64_t gen_ = 0;  // bumps with each connection so stale handlers see they are stale
     protocol::decoder decoder_;
     std::vector<std::uint8_t> read_buffer_ = std::vector<std::uint8_t>(64 * 1024);
-    std::deque<inflight_publish> inflight_;
+    detail::ring_queue<inflight_publish> inflight_;
     std::unordered_map<std::uint16_t, message> held_qos2_;  // received, awaiting PUBREL
     std::unordered_map<std::uint16_t, request_kind> awaiting_ack_;  // SUBSCRIBE/UNSUBSCRIBE sent
-    std::deque<event> events_;  // the incoming buffer, delivered in order
+    detail::ring_queue<event> events_;  // the incoming buffer, delivered in order
     bool dispatching_ = false;
     protocol::byte_buffer control_;  // acks, pings, CONNECT: encoded by the loop, sent first
     bool writing_ = false;
@@ -331,6 +342,7 @@ private:
     std::ostream* logger_ = nullptr;
     log_level logger_min_level_ = log_level::debug;
     const std::shared_ptr<detail::loop_identity> loop_id_ = std::make_shared<detail::loop_identity>();
+    detail::pool_owner deliveries_{loop_id_};  // message_info states, recycled
 };
 
 }  // namespace v1

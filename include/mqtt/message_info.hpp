@@ -19,7 +19,7 @@ class message_info {
 public:
     // A result that failed before anything was queued.
     message_info(int mid, std::error_code rc) : mid_(mid), rc_(rc) {}
-    explicit message_info(std::shared_ptr<detail::delivery> d) : mid_(d->mid()), delivery_(std::move(d)) {}
+    explicit message_info(detail::delivery_ref d) : mid_(d->mid()), delivery_(std::move(d)) {}
 
     int mid() const noexcept { return mid_; }
 
@@ -42,7 +42,7 @@ public:
 private:
     int mid_;
     std::error_code rc_;
-    std::shared_ptr<detail::delivery> delivery_;
+    detail::delivery_ref delivery_;
 };
 
 }  // namespace v1

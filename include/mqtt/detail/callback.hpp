@@ -3,9 +3,11 @@
 // A callback slot that can be assigned from any thread while the message loop
 // calls it: `client.on_message = [](mqtt::client&, const mqtt::message&) {...};`
 
+#include <mqtt/detail/shared_slot.hpp>
+
+#include <cstddef>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <utility>
 
 namespace mqtt {
@@ -29,36 +31,27 @@ public:
     {
         auto next = std::make_shared<const function_type>(std::forward<F>(f));
         if (!*next) next.reset();
-        std::lock_guard<std::mutex> lock(mutex_);
-        fn_.swap(next);
-        return *this;  // the old target is released outside the lock
+        slot_.exchange(std::move(next));  // the old target is released here, outside the lock
+        return *this;
     }
 
     callback& operator=(std::nullptr_t)
     {
-        std::shared_ptr<const function_type> old;
-        std::lock_guard<std::mutex> lock(mutex_);
-        fn_.swap(old);
+        slot_.exchange(nullptr);
         return *this;
     }
 
-    explicit operator bool() const
-    {
-        std::lock_guard<std::mutex> lock(mutex_);
-        return static_cast<bool>(fn_);
-    }
+    explicit operator bool() const { return static_cast<bool>(slot_.load()); }
 
-    // The target as it is now; the caller invokes it with no lock held, so
-    // the callback may reassign itself or call back into the client.
-    std::shared_ptr<const function_type> get() const
-    {
-        std::lock_guard<std::mutex> lock(mutex_);
-        return fn_;
-    }
+    // The target as it is now, from any thread.
+    std::shared_ptr<const function_type> get() const { return slot_.load(); }
+
+    // On the loop thread: the target to call, with no lock held, so that the
+    // callback may reassign itself or call back into the client.
+    const function_type* loop_target() const { return slot_.loop_view(); }
 
 private:
-    mutable std::mutex mutex_;
-    std::shared_ptr<const function_type> fn_;
+    shared_slot<function_type> slot_;
 };
 
 }  // namespace detail

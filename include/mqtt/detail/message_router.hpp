@@ -3,6 +3,7 @@
 // Per-filter message callbacks (paho's message_callback_add): every callback
 // whose filter matches runs; on_message runs only when none matched.
 
+#include <mqtt/detail/shared_slot.hpp>
 #include <mqtt/message.hpp>
 #include <mqtt/protocol/topic_rules.hpp>
 
@@ -30,35 +31,34 @@ public:
     // Adding a filter again replaces its callback.
     void add(std::string filter, handler fn)
     {
-        std::lock_guard<std::mutex> lock(mutex_);
-        auto next = routes_ ? std::make_shared<table>(*routes_) : std::make_shared<table>();
+        std::lock_guard<std::mutex> lock(write_mutex_);
+        auto current = routes_.load();
+        auto next = current ? std::make_shared<table>(*current) : std::make_shared<table>();
         auto it = find(*next, filter);
         if (it != next->end())
             it->fn = std::move(fn);
         else
             next->push_back(route{std::move(filter), std::move(fn)});
-        routes_ = std::move(next);
+        routes_.exchange(std::move(next));
     }
 
     bool remove(std::string_view filter)
     {
-        std::lock_guard<std::mutex> lock(mutex_);
-        if (!routes_) return false;
-        auto next = std::make_shared<table>(*routes_);
+        std::lock_guard<std::mutex> lock(write_mutex_);
+        auto current = routes_.load();
+        if (!current) return false;
+        auto next = std::make_shared<table>(*current);
         auto it = find(*next, filter);
         if (it == next->end()) return false;
         next->erase(it);
-        routes_ = next->empty() ? nullptr : std::move(next);
+        if (next->empty()) next.reset();
+        routes_.exchange(std::move(next));
         return true;
     }
 
     // Copy-on-write: the loop takes the table as it is and calls without a lock,
-    // so a callback may add or remove routes.
-    std::shared_ptr<const table> snapshot() const
-    {
-        std::lock_guard<std::mutex> lock(mutex_);
-        return routes_;
-    }
+    // so a callback may add or remove routes. Loop thread only.
+    const table* loop_view() const { return routes_.loop_view(); }
 
 private:
     static table::iterator find(table& t, std::string_view filter)
@@ -68,8 +68,8 @@ private:
         return t.end();
     }
 
-    mutable std::mutex mutex_;
-    std::shared_ptr<const table> routes_;
+    std::mutex write_mutex_;  // one add or remove at a time: each copies the table
+    shared_slot<table> routes_;
 };
 
 }  // namespace detail

@@ -237,11 +237,11 @@ inline message_info client::publish(std::string_view topic, std::string_view pay
     // Encoded before taking the lock; the packet id is written in afterwards.
     protocol::byte_buffer bytes;
     protocol::encode_publish(topic, payload, static_cast<std::uint8_t>(qos), retain, false, qos > 0 ? 1 : 0, bytes);
-    auto delivery = std::make_shared<detail::delivery>(loop_id_);
+    auto delivery = deliveries_->acquire();
 
     // Messages dropped to make room complete on every way out, after the lock.
     struct complete_dropped {
-        std::vector<std::shared_ptr<detail::delivery>> list;
+        std::vector<detail::delivery_ref> list;
         ~complete_dropped()
         {
             for (auto& d : list) d->complete(make_error_code(errc::queue_full));
@@ -263,7 +263,7 @@ inline message_info client::publish(std::string_view topic, std::string_view pay
 }
 
 // Under mutex_. Makes room for `bytes` more in the outgoing buffer, or says no.
-inline bool client::admit_to_queue(std::size_t bytes, std::vector<std::shared_ptr<detail::delivery>>& dropped)
+inline bool client::admit_to_queue(std::size_t bytes, std::vector<detail::delivery_ref>& dropped)
 {
     const auto full = [&] {
         return (max_queued_ != 0 && pending_.size() >= max_queued_) ||
@@ -296,7 +296,7 @@ inline std::pair<std::error_code, int> client::queue_request(request_kind kind, 
     if (!id) return {make_error_code(errc::no_packet_id_available), 0};
     detail::write_packet_id(bytes, packet_id_offset, *id);
     pending_bytes_ += bytes.size();
-    pending_.push_back(queued_packet{std::move(bytes), nullptr, *id, 1, kind});
+    pending_.push_back(queued_packet{std::move(bytes), detail::delivery_ref{}, *id, 1, kind});
     lock.unlock();
     wake();
     return {std::error_code{}, *id};

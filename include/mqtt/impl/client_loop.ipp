@@ -18,7 +18,7 @@ overloaded(Ts...) -> overloaded<Ts...>;
 template <class Slot, class... Args>
 void call_slot(const Slot& slot, Args&&... args)
 {
-    if (auto fn = slot.get()) (*fn)(std::forward<Args>(args)...);
+    if (auto* fn = slot.loop_target()) (*fn)(std::forward<Args>(args)...);
 }
 }  // namespace detail
 
@@ -206,7 +206,7 @@ inline bool client::message_callback_remove(std::string_view filter)
 inline void client::deliver(const message& m)
 {
     bool matched = false;
-    if (auto routes = router_.snapshot()) {
+    if (const auto* routes = router_.loop_view()) {
         for (const auto& route : *routes) {
             if (route.fn && protocol::topic_matches(route.filter, m.topic)) {
                 matched = true;

@@ -53,7 +53,7 @@ inline void client::start_write()
     }
     if (write_buffers_.empty()) return;
     writing_ = true;
-    asio::async_write(socket_, write_buffers_,
+    asio::async_write(socket_, buffer_span{write_buffers_.data(), write_buffers_.data() + write_buffers_.size()},
                       [this, gen = gen_](std::error_code ec, std::size_t) { on_write(ec, gen); });
 }
 
@@ -66,7 +66,7 @@ inline void client::on_write(std::error_code ec, std::uint64_t gen)
     if (ec || gen != gen_) {
         // Subscribe and unsubscribe go again on the next connection; a QoS 0
         // message may or may not have reached the broker, and is not sent twice.
-        std::vector<std::shared_ptr<detail::delivery>> failed;
+        std::vector<detail::delivery_ref> failed;
         {
             std::lock_guard<std::mutex> lock(mutex_);
             for (auto it = write_requests_.rbegin(); it != write_requests_.rend(); ++it) {
