@@ -95,7 +95,7 @@ inline std::string error_category_impl::message(int value) const
     case errc::invalid_utf8: return "string is not well-formed UTF-8";
     case errc::utf8_null_character: return "string contains U+0000";
     case errc::string_too_long: return "string longer than 65535 bytes";
-    case errc::payload_too_large: return "payload larger than 268435455 bytes";
+    case errc::payload_too_large: return "payload too large (a PUBLISH packet holds 268435455 bytes, a will payload 65535)";
     case errc::invalid_client_id: return "invalid client identifier";
     case errc::not_connected: return "not connected";
     case errc::already_connected: return "already connected";
