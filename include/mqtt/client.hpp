@@ -18,6 +18,7 @@
 #include <mqtt/message.hpp>
 #include <mqtt/message_info.hpp>
 #include <mqtt/protocol/decoder.hpp>
+#include <mqtt/protocol/describe.hpp>
 #include <mqtt/protocol/encoder.hpp>
 #include <mqtt/protocol/packet.hpp>
 #include <mqtt/protocol/packet_id.hpp>
@@ -257,6 +258,7 @@ private:
     void on_keepalive(std::uint64_t gen);
     void release_packet_id(std::uint16_t id);
     void log(log_level level, std::string text);
+    bool packet_log_wanted() const;
     void write_log_line(log_level level, const std::string& text);
     void deliver(const message& m);
     void dispatch_events();
@@ -340,6 +342,7 @@ private:
     detail::message_router router_;
     std::mutex logger_mutex_;  // a slow log stream must not stall publishers on mutex_
     std::ostream* logger_ = nullptr;
+    std::atomic<bool> logger_on_{false};  // logger_ is set: read without the lock
     log_level logger_min_level_ = log_level::debug;
     const std::shared_ptr<detail::loop_identity> loop_id_ = std::make_shared<detail::loop_identity>();
     detail::pool_owner deliveries_{loop_id_};  // message_info states, recycled

@@ -2,7 +2,8 @@
 // one copy of topic and payload) and nothing else: the delivery state behind
 // message_info is pooled, queues reuse their arrays, writes take a view of the
 // gather list. Counted with a replaced global operator new over a steady
-// stream; the first messages warm the pools up.
+// stream; the first messages warm the pools up. No on_log and no logger: with
+// either the client traces every packet, which allocates.
 
 #include "client_test_helpers.hpp"
 

@@ -4,6 +4,8 @@
 
 #include "client_test_helpers.hpp"
 
+#include <algorithm>
+
 #include <atomic>
 #include <sstream>
 #include <string>
@@ -96,6 +98,7 @@ TEST_CASE("on_log reports a failed connect with its cause", "[client][callbacks]
     callback_log log;
     mqtt::client c(unique_id("logfail"));
     log.attach(c);
+    log.record_log(c);
     REQUIRE_FALSE(c.connect_async("127.0.0.1", port));
     REQUIRE_FALSE(c.loop_start());
     const auto refused = std::make_error_code(std::errc::connection_refused).message();
@@ -113,19 +116,65 @@ TEST_CASE("on_log reports a failed connect with its cause", "[client][callbacks]
     CHECK_FALSE(c.loop_stop());
 }
 
-TEST_CASE("on_log receives something during a normal session (like paho's debug log)", "[client][callbacks][log]")
+TEST_CASE("on_log traces every packet in paho's words, at debug level", "[client][callbacks][log]")
 {
     broker b;
     const auto topic = unique_topic("log");
-    test_client c(unique_id("log"));
+    const auto id = unique_id("log");
+    test_client c(id);
+    c.log.record_log(c.client);
     c.start(b);
     c.subscribe_and_wait(topic, 1);
     c.client.publish(topic, "x", 1);
     REQUIRE(c.messages().wait_for(1));
     CHECK_FALSE(c.client.disconnect());
-    // paho logs every packet at MQTT_LOG_DEBUG ("Sending CONNECT",
-    // "Received CONNACK", ...); a user enabling on_log sees the session.
-    CHECK(c.log.logs.wait_for(1));
+    const auto has = [](const std::vector<log_entry>& logs, const std::string& text) {
+        for (const auto& e : logs)
+            if (e.text == text) return true;
+        return false;
+    };
+    REQUIRE(c.log.logs.wait_until([&](const std::vector<log_entry>& logs) { return has(logs, "Sending DISCONNECT"); },
+                                  wait_timeout));
+
+    // paho's on_log lines, with our own packet ids (SUBSCRIBE took 1, the PUBLISH 2).
+    const std::vector<std::string> in_order = {
+        "Sending CONNECT (u0, p0, wr0, wq0, wf0, c1, k60) client_id='" + id + "'",
+        "Received CONNACK (0, 0)",
+        "Sending SUBSCRIBE (d0, m1) [('" + topic + "', 1)]",
+        "Received SUBACK (Mid: 1) [1]",
+        "Sending PUBLISH (d0, q1, r0, m2), '" + topic + "', ... (1 bytes)",
+        "Received PUBACK (Mid: 2)",
+        "Sending DISCONNECT",
+    };
+    const auto logs = c.log.logs.items();
+    std::vector<std::string> packet_lines;
+    for (const auto& e : logs) {
+        if (e.text.rfind("Sending ", 0) == 0 || e.text.rfind("Received ", 0) == 0) {
+            CHECK(e.level == mqtt::log_level::debug);
+            packet_lines.push_back(e.text);
+        }
+    }
+    INFO("packet lines:\n" << [&] {
+        std::string all;
+        for (const auto& l : packet_lines) all += l + "\n";
+        return all;
+    }());
+    std::size_t next = 0;
+    for (const auto& line : packet_lines)
+        if (next < in_order.size() && line == in_order[next]) ++next;
+    CHECK(next == in_order.size());  // every expected line, in this order
+    // The broker's copy of the message and our acknowledgement (the broker picks the id).
+    const std::string received_prefix = "Received PUBLISH (d0, q1, r0, m";
+    const std::string received_suffix = "), '" + topic + "', ... (1 bytes)";
+    std::string broker_id;
+    for (const auto& line : packet_lines) {
+        if (line.rfind(received_prefix, 0) == 0 && line.size() > received_prefix.size() + received_suffix.size() &&
+            line.compare(line.size() - received_suffix.size(), received_suffix.size(), received_suffix) == 0)
+            broker_id = line.substr(received_prefix.size(), line.size() - received_prefix.size() - received_suffix.size());
+    }
+    REQUIRE_FALSE(broker_id.empty());
+    CHECK(std::find(packet_lines.begin(), packet_lines.end(), "Sending PUBACK (Mid: " + broker_id + ")") !=
+          packet_lines.end());
 }
 
 TEST_CASE("on_connect may subscribe and publish (the paho pattern)", "[client][callbacks]")
@@ -333,6 +382,7 @@ TEST_CASE("a throwing callback does not take the loop down", "[client][callbacks
     broker b;
     const auto topic = unique_topic("throw");
     test_client c(unique_id("throw"));
+    c.log.record_log(c.client);
     c.start(b);
     c.subscribe_and_wait(topic, 1);
     c.client.on_message = [&](mqtt::client&, const mqtt::message& m) {
@@ -448,4 +498,5 @@ TEST_CASE("enable_logger writes the log to a stream, never the password", "[clie
     INFO(text);
     CHECK_FALSE(text.empty());
     CHECK(text.find("pa55-w0rd-xyz") == std::string::npos);
+    CHECK(text.find("Sending CONNECT (u1, p1, ") != std::string::npos);  // that there is one, no more
 }

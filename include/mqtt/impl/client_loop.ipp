@@ -183,12 +183,21 @@ inline void client::enable_logger(std::ostream& out, log_level min_level)
     std::lock_guard<std::mutex> lock(logger_mutex_);
     logger_ = &out;
     logger_min_level_ = min_level;
+    logger_on_.store(true, std::memory_order_relaxed);
 }
 
 inline void client::disable_logger()
 {
     std::lock_guard<std::mutex> lock(logger_mutex_);
     logger_ = nullptr;
+    logger_on_.store(false, std::memory_order_relaxed);
+}
+
+// Loop thread: whether anyone reads the per-packet lines. Two loads, so the
+// data path asks per read or write batch at no real cost.
+inline bool client::packet_log_wanted() const
+{
+    return logger_on_.load(std::memory_order_relaxed) || on_log.loop_target() != nullptr;
 }
 
 inline void client::message_callback_add(std::string_view filter, std::function<void(client&, const message&)> callback)

@@ -52,6 +52,11 @@ inline void client::start_write()
         }
     }
     if (write_buffers_.empty()) return;
+    if (packet_log_wanted()) {
+        for (const auto& b : write_buffers_)
+            protocol::describe_encoded(static_cast<const std::uint8_t*>(b.data()), b.size(),
+                                       [this](std::string line) { log(log_level::debug, "Sending " + line); });
+    }
     writing_ = true;
     asio::async_write(socket_, buffer_span{write_buffers_.data(), write_buffers_.data() + write_buffers_.size()},
                       [this, gen = gen_](std::error_code ec, std::size_t) { on_write(ec, gen); });
@@ -123,6 +128,7 @@ inline void client::on_read(std::error_code ec, std::size_t n, std::uint64_t gen
     }
     const std::uint8_t* data = read_buffer_.data();
     std::optional<protocol::packet> packet;
+    const bool trace = packet_log_wanted();
     while (n > 0 && gen == gen_) {
         std::error_code decode_error;
         const std::size_t used = decoder_.feed(data, n, packet, decode_error);
@@ -136,6 +142,7 @@ inline void client::on_read(std::error_code ec, std::size_t n, std::uint64_t gen
         if (packet) {
             ping_outstanding_ = false;  // any packet shows the broker is alive
             last_read_ = clock::now();
+            if (trace) log(log_level::debug, "Received " + protocol::describe(*packet));
             handle_packet(*packet);
             packet.reset();
         }
