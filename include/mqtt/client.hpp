@@ -10,10 +10,12 @@
 // internal lock held.
 
 #include <mqtt/detail/backoff.hpp>
+#include <mqtt/detail/buffer_pool.hpp>
 #include <mqtt/detail/callback.hpp>
 #include <mqtt/detail/delivery.hpp>
 #include <mqtt/detail/message_router.hpp>
 #include <mqtt/detail/ring_queue.hpp>
+#include <mqtt/detail/slot_allocator.hpp>
 #include <mqtt/error.hpp>
 #include <mqtt/message.hpp>
 #include <mqtt/message_info.hpp>
@@ -193,6 +195,9 @@ private:
         client* self;
         void (client::*fn)();
         void operator()() const { (self->*fn)(); }
+        // Asio allocates the posted operation with this: no heap per wake-up.
+        using allocator_type = detail::slot_allocator<void>;
+        allocator_type get_allocator() const noexcept { return allocator_type(&self->post_slot_); }
     };
     struct timer_task {
         client* self;
@@ -332,6 +337,7 @@ private:
     protocol::byte_buffer write_control_;
     std::vector<queued_packet> write_requests_;
     std::vector<protocol::byte_buffer> retired_;  // acked while still being written
+    std::vector<protocol::byte_buffer> recycled_;  // done with, for buffers_ (in one batch)
     clock::time_point last_write_{};
     clock::time_point last_read_{};
     clock::time_point ping_sent_{};
@@ -339,6 +345,7 @@ private:
 
     std::atomic<bool> connected_{false};
     std::atomic<bool> wake_posted_{false};
+    detail::handler_slot post_slot_;  // memory for the one outstanding wake-up post
     detail::message_router router_;
     std::mutex logger_mutex_;  // a slow log stream must not stall publishers on mutex_
     std::ostream* logger_ = nullptr;
@@ -346,6 +353,7 @@ private:
     log_level logger_min_level_ = log_level::debug;
     const std::shared_ptr<detail::loop_identity> loop_id_ = std::make_shared<detail::loop_identity>();
     detail::pool_owner deliveries_{loop_id_};  // message_info states, recycled
+    detail::buffer_pool buffers_;  // encoded-packet buffers, recycled
 };
 
 }  // namespace v1

@@ -1,13 +1,16 @@
-// The publish path allocates once per message (the encoded packet, i.e. the
-// one copy of topic and payload) and nothing else: the delivery state behind
-// message_info is pooled, queues reuse their arrays, writes take a view of the
-// gather list. Counted with a replaced global operator new over a steady
-// stream; the first messages warm the pools up. No on_log and no logger: with
-// either the client traces every packet, which allocates.
+// The publish path allocates at most once per message (the encoded packet)
+// and in a steady stream not even that: the buffer of a written packet is
+// reused for a later one, the delivery state behind message_info is pooled,
+// queues reuse their arrays, writes take a view of the gather list. Counted
+// with a replaced global operator new over a steady stream; the first
+// messages warm the pools up. No on_log and no logger: with either the client
+// traces every packet, which allocates.
 
 #include "client_test_helpers.hpp"
 
 #include <atomic>
+#include <memory>
+#include <string>
 #include <cstdlib>
 #include <new>
 
@@ -34,7 +37,7 @@ void operator delete(void* p, std::size_t) noexcept { std::free(p); }
 
 using namespace client_test;
 
-TEST_CASE("publish allocates once per message: the encoded packet", "[allocation]")
+TEST_CASE("a steady publish stream allocates nothing per message", "[allocation]")
 {
     const int qos = GENERATE(0, 1, 2);
     INFO("QoS " << qos);
@@ -63,6 +66,13 @@ TEST_CASE("publish allocates once per message: the encoded packet", "[allocation
 
     const double per_message = static_cast<double>(counted) / (batches * batch);
     WARN("QoS " << qos << ": " << per_message << " allocations per published message");
-    CHECK(counted >= static_cast<std::size_t>(batches * batch));  // the counter sees the encoded packets
-    CHECK(per_message <= 1.01);  // a few for timers and wake-ups, none per message
+    // None per message: a regression to one per message shows as >= 1. The
+    // pools may run dry for a moment when the woken publisher outruns the
+    // loop's hand-back (seen: up to ~0.06), hence the margin.
+    CHECK(per_message < 0.25);
+
+    // The counter does see this program's allocations.
+    const std::size_t before_probe = allocations.load();
+    auto probe = std::make_unique<std::string>(100, 'x');
+    CHECK(allocations.load() >= before_probe + 2);
 }

@@ -235,7 +235,7 @@ inline message_info client::publish(std::string_view topic, std::string_view pay
         throw error(errc::payload_too_large, "publish: payload of " + std::to_string(payload.size()) + " bytes");
 
     // Encoded before taking the lock; the packet id is written in afterwards.
-    protocol::byte_buffer bytes;
+    protocol::byte_buffer bytes = buffers_.take(1 + protocol::remaining_length_size(remaining) + remaining);
     protocol::encode_publish(topic, payload, static_cast<std::uint8_t>(qos), retain, false, qos > 0 ? 1 : 0, bytes);
     auto delivery = deliveries_->acquire();
 

@@ -11,6 +11,8 @@ namespace detail {
 // Packets taken from the outgoing buffer per gather write: bounds the
 // latency of acks queued behind a burst.
 constexpr std::size_t max_requests_per_write = 1024;
+// The read buffer starts at 64 KiB and doubles while reads fill it.
+constexpr std::size_t max_read_buffer = 1024 * 1024;
 constexpr std::uint8_t disconnect_packet[2] = {0xE0, 0x00};
 }  // namespace detail
 
@@ -65,6 +67,7 @@ inline void client::start_write()
 inline void client::on_write(std::error_code ec, std::uint64_t gen)
 {
     writing_ = false;
+    for (auto& b : retired_) recycled_.push_back(std::move(b));
     retired_.clear();
     write_control_.clear();
     const bool was_closing = std::exchange(closing_, false);
@@ -97,9 +100,15 @@ inline void client::on_write(std::error_code ec, std::uint64_t gen)
         for (const auto& request : write_requests_)
             if (request.kind == request_kind::publish) ids_.release(request.packet_id);
     }
+    // Buffers first: a publisher woken by the completion finds them ready.
+    for (auto& request : write_requests_) recycled_.push_back(std::move(request.bytes));
+    buffers_.give_back(recycled_);
     for (auto& request : write_requests_) {
         if (request.kind != request_kind::publish) continue;
-        request.delivery->complete({});
+        // Released right after completing, so the pool has it back by the
+        // time the woken publisher asks for one.
+        const auto delivery = std::move(request.delivery);
+        delivery->complete({});
         events_.emplace_back(published_event{request.packet_id});
     }
     write_requests_.clear();
@@ -126,6 +135,9 @@ inline void client::on_read(std::error_code ec, std::size_t n, std::uint64_t gen
         dispatch_events();
         return;
     }
+    // A read that filled the buffer left more behind: read bigger pieces
+    // from now on (fewer system calls; large messages decode in place).
+    const bool filled = n == read_buffer_.size();
     const std::uint8_t* data = read_buffer_.data();
     std::optional<protocol::packet> packet;
     const bool trace = packet_log_wanted();
@@ -147,6 +159,8 @@ inline void client::on_read(std::error_code ec, std::size_t n, std::uint64_t gen
             packet.reset();
         }
     }
+    buffers_.give_back(recycled_);  // QoS 2 PUBLISHes' buffers, released at PUBREC
+    if (filled && read_buffer_.size() < detail::max_read_buffer) read_buffer_.resize(read_buffer_.size() * 2);
     if (gen == gen_) start_read(gen);
     start_write();  // the acks just queued
     dispatch_events();
@@ -224,7 +238,7 @@ inline void client::handle_pubrec(std::uint16_t id)
     if (it != inflight_.end() && it->qos == 2 && !it->released) {
         it->released = true;
         // The PUBLISH is delivered; from now on only PUBREL is ever resent.
-        if (writing_) retired_.push_back(std::move(it->bytes));
+        (writing_ ? retired_ : recycled_).push_back(std::move(it->bytes));
         it->bytes = {};
     }
     protocol::encode(protocol::pubrel{id}, control_);
@@ -238,7 +252,12 @@ inline void client::complete_publish(std::uint16_t id, std::uint8_t qos, bool fr
                                     std::to_string(id));
         return;
     }
-    if (writing_) retired_.push_back(std::move(it->bytes));
+    if (writing_) {
+        retired_.push_back(std::move(it->bytes));
+    } else {
+        recycled_.push_back(std::move(it->bytes));
+        buffers_.give_back(recycled_);  // before the completion wakes a publisher
+    }
     auto delivery = std::move(it->delivery);
     inflight_.erase(it);
     release_packet_id(id);

@@ -72,6 +72,10 @@ public:
                 return finish_packet(ec, used);
             }
             if (available == 0) return used;
+            // Sized once for the whole body, so a large packet is not copied
+            // again at every growth step; up to a bound only, since the
+            // length comes from the network and the bytes may never follow.
+            if (body_.empty()) body_.reserve(std::min(remaining_, up_front_reserve));
             const std::size_t take = std::min(available, remaining_ - body_.size());
             body_.insert(body_.end(), data + used, data + used + take);
             used += take;
@@ -94,8 +98,9 @@ public:
 
 private:
     // The accumulation buffer keeps its capacity between packets, except
-    // after an unusually large one.
-    static constexpr std::size_t retained_body_capacity = 64 * 1024;
+    // after an unusually large one: a stream of 64 KiB messages reuses it.
+    static constexpr std::size_t retained_body_capacity = 1024 * 1024;
+    static constexpr std::size_t up_front_reserve = 1024 * 1024;
 
     // Called after each header byte; false on error.
     bool read_header(std::error_code& ec)
