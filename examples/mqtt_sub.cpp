@@ -232,15 +232,7 @@ int main(int argc, char* argv[])
     } catch (const cli::usage_error& e) {
         return cli::report_usage_error(tool, e);
     }
-    if (o.common.help) {
-        print_usage();
-        return 0;
-    }
-    if (o.common.version_requested) {
-        std::printf("mqtt_sub version %d.%d.%d (mqtt_client)\n", mqtt::version_major, mqtt::version_minor,
-                    mqtt::version_patch);
-        return 0;
-    }
+    if (cli::print_help_or_version(tool, o, print_usage)) return 0;
 
     outcome result(waiter);  // before the client, which refers to it until destroyed
     std::unique_ptr<mqtt::client> client;

@@ -7,6 +7,7 @@
 // sans-IO.
 
 #include <mqtt/protocol/topic_rules.hpp>
+#include <mqtt/version.hpp>
 
 #include <cerrno>
 #include <cstdint>
@@ -29,6 +30,23 @@ inline int report_usage_error(const char* tool, const usage_error& e)
 {
     std::fprintf(stderr, "Error: %s\nUse '%s --help' to see usage.\n", e.what(), tool);
     return 1;
+}
+
+// What --help and --version print, shared by both tools: returns true when
+// one was asked for (the tool then exits 0).
+template <class Options>
+bool print_help_or_version(const char* tool, const Options& o, void (*print_usage)())
+{
+    if (o.common.help) {
+        print_usage();
+        return true;
+    }
+    if (o.common.version_requested) {
+        std::printf("%s version %d.%d.%d (mqtt_client)\n", tool, mqtt::version_major, mqtt::version_minor,
+                    mqtt::version_patch);
+        return true;
+    }
+    return false;
 }
 
 // Walks argv. Flags are whole arguments ("-v -N", not "-vN"; "-t a", not "-ta"), as in mosquitto.
