@@ -308,6 +308,9 @@ private:
     std::thread thread_;
 
     // ---- loop-thread state ----
+    // Memory for the one outstanding wake-up post. Declared before io_, so it
+    // outlives the handlers io_ destroys unrun.
+    detail::handler_slot post_slot_;
     asio::io_context io_{1};
     asio::executor_work_guard<asio::io_context::executor_type> work_{io_.get_executor()};
     asio::ip::tcp::resolver resolver_{io_};
@@ -345,7 +348,6 @@ private:
 
     std::atomic<bool> connected_{false};
     std::atomic<bool> wake_posted_{false};
-    detail::handler_slot post_slot_;  // memory for the one outstanding wake-up post
     detail::message_router router_;
     std::mutex logger_mutex_;  // a slow log stream must not stall publishers on mutex_
     std::ostream* logger_ = nullptr;
