@@ -263,7 +263,7 @@ private:
     void on_keepalive(std::uint64_t gen);
     void release_packet_id(std::uint16_t id);
     void log(log_level level, std::string text);
-    bool packet_log_wanted() const;
+    bool log_wanted() const;
     void write_log_line(log_level level, const std::string& text);
     void deliver(const message& m);
     void dispatch_events();

@@ -43,9 +43,6 @@ public:
 
     explicit operator bool() const { return static_cast<bool>(slot_.load()); }
 
-    // The target as it is now, from any thread.
-    std::shared_ptr<const function_type> get() const { return slot_.load(); }
-
     // On the loop thread: the target to call, with no lock held, so that the
     // callback may reassign itself or call back into the client.
     const function_type* loop_target() const { return slot_.loop_view(); }

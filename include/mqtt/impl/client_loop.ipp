@@ -136,12 +136,7 @@ inline std::error_code client::loop(std::chrono::milliseconds timeout)
 
 inline void client::log(log_level level, std::string text)
 {
-    bool to_logger;
-    {
-        std::lock_guard<std::mutex> lock(logger_mutex_);
-        to_logger = logger_ != nullptr;
-    }
-    if (to_logger || on_log) events_.emplace_back(log_event{level, std::move(text)});
+    if (log_wanted()) events_.emplace_back(log_event{level, std::move(text)});
 }
 
 namespace detail {
@@ -193,9 +188,9 @@ inline void client::disable_logger()
     logger_on_.store(false, std::memory_order_relaxed);
 }
 
-// Loop thread: whether anyone reads the per-packet lines. Two loads, so the
-// data path asks per read or write batch at no real cost.
-inline bool client::packet_log_wanted() const
+// Loop thread: whether anyone reads log lines. Two loads and no lock, so the
+// data path asks per read or write batch whether to trace packets.
+inline bool client::log_wanted() const
 {
     return logger_on_.load(std::memory_order_relaxed) || on_log.loop_target() != nullptr;
 }

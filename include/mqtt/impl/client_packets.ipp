@@ -54,7 +54,7 @@ inline void client::start_write()
         }
     }
     if (write_buffers_.empty()) return;
-    if (packet_log_wanted()) {
+    if (log_wanted()) {
         for (const auto& b : write_buffers_)
             protocol::describe_encoded(static_cast<const std::uint8_t*>(b.data()), b.size(),
                                        [this](std::string line) { log(log_level::debug, "Sending " + line); });
@@ -140,7 +140,7 @@ inline void client::on_read(std::error_code ec, std::size_t n, std::uint64_t gen
     const bool filled = n == read_buffer_.size();
     const std::uint8_t* data = read_buffer_.data();
     std::optional<protocol::packet> packet;
-    const bool trace = packet_log_wanted();
+    const bool trace = log_wanted();
     while (n > 0 && gen == gen_) {
         std::error_code decode_error;
         const std::size_t used = decoder_.feed(data, n, packet, decode_error);
