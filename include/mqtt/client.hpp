@@ -14,7 +14,7 @@
 #include <mqtt/detail/callback.hpp>
 #include <mqtt/detail/delivery.hpp>
 #include <mqtt/detail/message_router.hpp>
-#include <mqtt/detail/ring_queue.hpp>
+#include <mqtt/session/ring_queue.hpp>
 #include <mqtt/detail/slot_allocator.hpp>
 #include <mqtt/error.hpp>
 #include <mqtt/message.hpp>
@@ -294,7 +294,7 @@ private:
     std::chrono::milliseconds disconnect_timeout_{5000};
     std::size_t max_packet_size_ = protocol::max_remaining_length + 5;
     std::any user_data_;
-    detail::ring_queue<queued_packet> pending_;  // the outgoing buffer
+    session::ring_queue<queued_packet> pending_;  // the outgoing buffer
     protocol::packet_id_allocator ids_;
     bool session_active_ = false;  // connect called, no disconnect since
     bool connect_requested_ = false;
@@ -328,10 +328,10 @@ private:
     std::uint64_t gen_ = 0;  // bumps with each connection so stale handlers see they are stale
     protocol::decoder decoder_;
     std::vector<std::uint8_t> read_buffer_ = std::vector<std::uint8_t>(64 * 1024);
-    detail::ring_queue<inflight_publish> inflight_;
+    session::ring_queue<inflight_publish> inflight_;
     std::unordered_map<std::uint16_t, message> held_qos2_;  // received, awaiting PUBREL
     std::unordered_map<std::uint16_t, request_kind> awaiting_ack_;  // SUBSCRIBE/UNSUBSCRIBE sent
-    detail::ring_queue<event> events_;  // the incoming buffer, delivered in order
+    session::ring_queue<event> events_;  // the incoming buffer, delivered in order
     bool dispatching_ = false;
     protocol::byte_buffer control_;  // acks, pings, CONNECT: encoded by the loop, sent first
     bool writing_ = false;

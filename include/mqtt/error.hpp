@@ -60,7 +60,7 @@ enum class errc {
     unsupported_protocol_level,
     invalid_connect_flags,
     invalid_connack_flags,
-    invalid_connack_return_code,
+    invalid_connack_return_code,  // no longer produced: codes 6..255 give connection_refused_unknown_code
     empty_subscription_list,
     invalid_subscribe_options,
     invalid_suback_return_code,

@@ -102,12 +102,6 @@ const std::vector<malformed_case>& malformed_cases()
             0x02,                // acknowledge flags: bit 1 is reserved
             0x00,                // return code 0
         }, errc::invalid_connack_flags},
-        {"CONNACK with return code 6", {
-            0x20,                // CONNACK
-            0x02,                // remaining length 2
-            0x00,                // acknowledge flags
-            0x06,                // return code 6: undefined
-        }, errc::invalid_connack_return_code},
 
         // --- CONNECT ---
         {"CONNECT with protocol name MQTX", {

@@ -1,9 +1,9 @@
-// detail::ring_queue, the FIFO under the client's outgoing buffer, in-flight
+// session::ring_queue, the FIFO under the client's outgoing buffer, in-flight
 // window and event queue: order across wrap-around and growth, erase from
 // either half, push_front, and element lifetimes (every constructed element
 // destroyed once).
 
-#include <mqtt/detail/ring_queue.hpp>
+#include <mqtt/session/ring_queue.hpp>
 
 #include "support/catch.hpp"
 
@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-using mqtt::detail::ring_queue;
+using mqtt::session::ring_queue;
 
 namespace {
 

@@ -336,7 +336,7 @@ inline void client::finish_disconnect(std::error_code ec)
 // Completes every message_info still open, so no wait_for_publish hangs.
 inline void client::fail_all(std::error_code ec)
 {
-    detail::ring_queue<queued_packet> pending;
+    session::ring_queue<queued_packet> pending;
     {
         std::lock_guard<std::mutex> lock(mutex_);
         pending.swap(pending_);

@@ -216,10 +216,6 @@ inline std::optional<packet> decode_connack(reader& r, std::error_code& ec)
         ec = errc::invalid_connack_flags;
         return std::nullopt;
     }
-    if (code > static_cast<std::uint8_t>(connack_code::not_authorized)) {
-        ec = errc::invalid_connack_return_code;
-        return std::nullopt;
-    }
     if (!r.finish(ec)) return std::nullopt;
     return packet{connack{(flags & 0x01u) != 0, static_cast<connack_code>(code)}};
 }

@@ -67,7 +67,8 @@ struct connect {
     }
 };
 
-// CONNACK return codes (MQTT 3.1.1, 3.2.2.3).
+// CONNACK return codes (MQTT 3.1.1, 3.2.2.3). Codes 6..255 are reserved;
+// they decode as they are, and the session refuses them as unknown.
 enum class connack_code : std::uint8_t {
     accepted = 0,
     unacceptable_protocol_version = 1,

@@ -15,7 +15,7 @@
 
 namespace mqtt {
 inline namespace v1 {
-namespace detail {
+namespace session {
 
 template <class T>
 class ring_queue {
@@ -185,6 +185,6 @@ private:
     std::size_t size_ = 0;
 };
 
-}  // namespace detail
+}  // namespace session
 }  // namespace v1
 }  // namespace mqtt
