@@ -14,16 +14,19 @@
 #include <mqtt/detail/callback.hpp>
 #include <mqtt/detail/delivery.hpp>
 #include <mqtt/detail/message_router.hpp>
-#include <mqtt/session/ring_queue.hpp>
+#include <mqtt/detail/overloaded.hpp>
 #include <mqtt/detail/slot_allocator.hpp>
 #include <mqtt/error.hpp>
+#include <mqtt/log_level.hpp>
 #include <mqtt/message.hpp>
 #include <mqtt/message_info.hpp>
 #include <mqtt/protocol/decoder.hpp>
 #include <mqtt/protocol/describe.hpp>
 #include <mqtt/protocol/encoder.hpp>
 #include <mqtt/protocol/packet.hpp>
-#include <mqtt/protocol/packet_id.hpp>
+#include <mqtt/queue_policy.hpp>
+#include <mqtt/session/machine.hpp>
+#include <mqtt/session/ring_queue.hpp>
 #include <mqtt/topic.hpp>
 #include <mqtt/version.hpp>
 
@@ -47,7 +50,6 @@
 #include <string>
 #include <string_view>
 #include <thread>
-#include <unordered_map>
 #include <utility>
 #include <variant>
 #include <vector>
@@ -57,19 +59,10 @@ inline namespace v1 {
 
 enum class protocol_version : std::uint8_t { mqtt31 = 3, mqtt311 = 4 };
 
-// paho's MQTT_LOG_* levels.
-enum class log_level : int { info = 0x01, notice = 0x02, warning = 0x04, err = 0x08, debug = 0x10 };
-
 // One broker address; connect() takes one or a list to fail over between.
 struct server {
     std::string host;
     std::uint16_t port = 1883;
-};
-
-// What publish does when the outgoing buffer is full.
-enum class queue_policy {
-    reject,  // the new message's rc() is errc::queue_full
-    drop_oldest,  // the oldest queued message completes with errc::queue_full
 };
 
 class client {
@@ -80,7 +73,11 @@ public:
     // session (the broker assigns an id); with MQTT 3.1 a random id is made.
     explicit client(std::string client_id = "", std::optional<bool> clean_session = std::nullopt,
                     protocol_version protocol = protocol_version::mqtt311);
-    ~client();  // closes abruptly (the broker publishes the will), fails what is pending
+    // Closes abruptly (the broker publishes the will) and fails what is
+    // pending with errc::shutdown; never waits for the broker. Destroying a
+    // client inside its own callback is refused: the loop thread is still
+    // inside the client, so the program aborts with a message saying so.
+    ~client();
     client(const client&) = delete;
     client& operator=(const client&) = delete;
 
@@ -108,10 +105,16 @@ public:
     // Connects again with the last connect's host, port and keepalive.
     void reconnect();
     void reconnect(std::error_code& ec);
-    // Writes what is queued, sends DISCONNECT and closes, within
-    // disconnect_timeout even when the broker does not answer.
+    // The clean goodbye: writes what is queued, waits for the acks of QoS 1/2
+    // messages in flight for at most disconnect_timeout, then sends
+    // DISCONNECT (so the broker never publishes the will) and closes. What is
+    // still unacknowledged then completes with errc::disconnected. PUBLISHes
+    // that arrive meanwhile are neither delivered nor acknowledged (a
+    // persistent session gets them again). Ends the session: the next
+    // connect() renews no subscription by itself.
     std::error_code disconnect();
 
+    // From a callback (whoever runs the loop) it returns loop_already_running.
     std::error_code loop_start();
     std::error_code loop_stop();  // safe from a callback: the thread ends when it returns
     std::error_code loop_forever();  // runs the loop on this thread until disconnect() or connection loss
@@ -128,7 +131,7 @@ public:
     void will_set(std::string_view topic, std::string_view payload = {}, int qos = 0, bool retain = false);
     void will_clear();
     void max_inflight_messages_set(int inflight);  // default 20
-    void max_queued_messages_set(std::size_t queue_size);  // 0 = no bound but the packet-id space
+    void max_queued_messages_set(std::size_t queue_size);  // default 100000; 0 = no count bound
     void max_queued_bytes_set(std::size_t bytes);  // 0 = no byte bound; default 256 MiB
     void queue_policy_set(queue_policy policy);  // default reject
     // Automatic reconnect after a lost connection, while a loop runs (paho's
@@ -137,9 +140,13 @@ public:
                              std::chrono::milliseconds max_delay = std::chrono::seconds(120));
     void reconnect_on_failure_set(bool enabled);
     void reconnect_jitter_seed(std::uint32_t seed);  // reproducible delays, for tests
-    // Re-sends the subscriptions made through this client when the broker has
-    // no session for it after a reconnect (default on).
+    // After an automatic reconnect (not after disconnect() + connect()) that
+    // found no session on the broker, subscribes again to the filters this
+    // session subscribed, except those on_connect just subscribed (default on).
     void resubscribe_on_reconnect_set(bool enabled);
+    // QoS 2 messages received and awaiting their PUBREL (only the packet id is
+    // kept); more is a protocol error that closes the connection. Default 65535.
+    void max_inbound_qos2_set(std::size_t count);
     void connect_timeout_set(std::chrono::milliseconds timeout);  // default 5 s
     void disconnect_timeout_set(std::chrono::milliseconds timeout);  // default 5 s
     void max_packet_size_set(std::size_t bytes);  // largest packet accepted from the broker
@@ -157,44 +164,25 @@ public:
     std::size_t queued_messages() const;
 
 private:
-    // opening: resolving and TCP connect; connecting: CONNECT sent, CONNACK awaited.
-    enum class link_state { down, opening, connecting, up };
-    enum class request_kind : std::uint8_t { publish, subscribe, unsubscribe, resubscribe };
+    // The transport, as the loop sees it; the session knows the MQTT side.
+    enum class link_state { down, opening, open };
 
-    // A packet the user queued: encoded once, written later by the loop.
-    struct queued_packet {
-        protocol::byte_buffer bytes;
-        detail::delivery_ref delivery;  // publish only
-        std::uint16_t packet_id = 0;
-        std::uint8_t qos = 0;
-        request_kind kind = request_kind::publish;
-    };
-    // A QoS 1/2 PUBLISH sent and not yet fully acknowledged.
-    struct inflight_publish {
-        protocol::byte_buffer bytes;  // the PUBLISH as sent, kept for resending with DUP
-        detail::delivery_ref delivery;
-        std::uint16_t packet_id = 0;
-        std::uint8_t qos = 1;
-        bool released = false;  // PUBREC came, PUBREL sent, PUBCOMP awaited
-        bool resend = false;  // to be written again after a reconnect
-    };
     // What the loop reports to the user's callbacks, in order.
-    struct connected_event { bool session_present; int return_code; };
-    struct connect_failed_event { std::error_code reason; };
-    struct disconnected_event { std::error_code reason; };
-    struct published_event { int mid; };
-    struct subscribed_event { int mid; std::vector<int> granted_qos; };
-    struct unsubscribed_event { int mid; };
-    struct log_event { log_level level; std::string text; };
-    using event = std::variant<message, connected_event, connect_failed_event, disconnected_event, published_event,
-                               subscribed_event, unsubscribed_event, log_event>;
+    struct connect_failed { std::error_code reason; };
+    struct publish_done { int mid; };
+    using event = std::variant<message, session::connected, connect_failed, session::disconnected, publish_done,
+                               session::subscribed, session::unsubscribed, session::log_line,
+                               session::resubscribe_due>;
 
     // One handler type for every post and one for every timer: each distinct
     // handler type costs a set of Asio instantiations, i.e. compile time.
+    // `arg` is the connection generation or connect attempt the work belongs
+    // to: work for an older one does nothing.
     struct loop_task {
         client* self;
-        void (client::*fn)();
-        void operator()() const { (self->*fn)(); }
+        void (client::*fn)(std::uint64_t);
+        std::uint64_t arg = 0;
+        void operator()() const { (self->*fn)(arg); }
         // Asio allocates the posted operation with this: no heap per wake-up.
         using allocator_type = detail::slot_allocator<void>;
         allocator_type get_allocator() const noexcept { return allocator_type(&self->post_slot_); }
@@ -226,42 +214,29 @@ private:
     std::error_code run_until(Pred done, clock::time_point deadline);
     std::error_code start_connect_request(std::vector<server> servers, int keepalive, bool blocking);
     void connect_and_wait(std::vector<server> servers, int keepalive, std::error_code& ec);
-    bool admit_to_queue(std::size_t bytes, std::vector<detail::delivery_ref>& dropped);
     std::error_code wait_for_connect(std::uint64_t attempt);
-    std::pair<std::error_code, int> queue_request(request_kind kind, protocol::byte_buffer bytes,
-                                                  std::uint16_t packet_id_offset);
     [[noreturn]] static void throw_connect_error(const std::vector<server>& servers, std::error_code ec);
 
     // Loop-side (loop thread only).
-    void on_wake_posted();
-    void on_wake();
-    void give_up_connect();
-    void force_disconnect();
-    void on_connect_timeout(std::uint64_t gen);
-    void on_reconnect_due(std::uint64_t gen);
+    void on_wake_posted(std::uint64_t);
+    void give_up_connect(std::uint64_t attempt);
+    void force_close(std::uint64_t session_number);
     void start_connect();
     void on_tcp_connected(std::uint64_t gen);
+    void on_connect_timeout(std::uint64_t gen);
+    void on_reconnect_due(std::uint64_t gen);
+    void on_session_timer(std::uint64_t gen);
+    void link_down(std::error_code ec);
     void fail_attempt(std::error_code ec, bool report_connect_fail);
-    void close_link();
-    void connection_lost(std::error_code ec);
-    void finish_disconnect(std::error_code ec);
-    void end_session(std::error_code ec);
+    void finish_attempt(std::error_code ec);
+    void close_transport();
     void schedule_reconnect();
-    void resubscribe();
-    void fail_all(std::error_code ec);
-    void start_read(std::uint64_t gen);
-    void on_read(std::error_code ec, std::size_t n, std::uint64_t gen);
-    void handle_packet(protocol::packet& p);
-    void handle_connack(const protocol::connack& p);
-    void handle_publish(protocol::publish& p);
-    void handle_pubrel(std::uint16_t id);
-    void complete_publish(std::uint16_t id, std::uint8_t qos, bool from_pubcomp);
-    void handle_pubrec(std::uint16_t id);
+    void pump();
+    void collect_events();
     void start_write();
     void on_write(std::error_code ec, std::uint64_t gen);
-    void arm_keepalive(std::uint64_t gen);
-    void on_keepalive(std::uint64_t gen);
-    void release_packet_id(std::uint16_t id);
+    void start_read(std::uint64_t gen);
+    void on_read(std::error_code ec, std::size_t n, std::uint64_t gen);
     void log(log_level level, std::string text);
     bool log_wanted() const;
     void write_log_line(log_level level, const std::string& text);
@@ -272,6 +247,7 @@ private:
     // ---- shared state, guarded by mutex_ ----
     mutable std::mutex mutex_;
     std::condition_variable state_cv_;
+    session::machine<detail::delivery_ref> session_;  // the MQTT session: queue, window, acks, keepalive
     std::string client_id_;
     bool clean_session_ = true;
     protocol::protocol_version version_ = protocol::protocol_version::v311;
@@ -281,28 +257,17 @@ private:
     std::vector<server> servers_;  // what connect() was given
     bool servers_changed_ = false;  // a new list: start from its first broker
     std::uint16_t keepalive_ = 60;
-    std::size_t max_inflight_ = 20;
-    std::size_t max_queued_ = 100000;
-    std::size_t max_queued_bytes_ = 256u << 20;
-    std::size_t pending_bytes_ = 0;
-    queue_policy queue_policy_ = queue_policy::reject;
-    bool reconnect_on_failure_ = true;
-    bool resubscribe_on_reconnect_ = true;
     detail::backoff backoff_{std::chrono::seconds(1), std::chrono::seconds(120)};
-    std::vector<std::pair<std::string, int>> subscriptions_;  // made through subscribe(), for resubscribing
     std::chrono::milliseconds connect_timeout_{5000};
-    std::chrono::milliseconds disconnect_timeout_{5000};
     std::size_t max_packet_size_ = protocol::max_remaining_length + 5;
     std::any user_data_;
-    session::ring_queue<queued_packet> pending_;  // the outgoing buffer
-    protocol::packet_id_allocator ids_;
-    bool session_active_ = false;  // connect called, no disconnect since
     bool connect_requested_ = false;
-    bool disconnect_requested_ = false;
     bool attempt_blocking_ = false;  // a connect() call waits and reports the failure itself
     std::uint64_t attempt_started_ = 0;  // connect attempts requested
     std::uint64_t attempt_finished_ = 0;  // ... and finished (CONNACK or failure)
     std::error_code attempt_result_;
+    std::error_code ended_by_;  // why the last session ended (empty: disconnect())
+    std::uint64_t sessions_begun_ = 0;
     bool loop_running_ = false;  // a loop_start thread runs the io_context
     bool driving_ = false;  // a caller thread runs the io_context
     std::thread thread_;
@@ -316,35 +281,29 @@ private:
     asio::ip::tcp::resolver resolver_{io_};
     asio::ip::tcp::socket socket_{io_};
     asio::steady_timer connect_timer_{io_};
-    asio::steady_timer keepalive_timer_{io_};
+    asio::steady_timer session_timer_{io_};  // the session's next deadline (keepalive, disconnect)
     asio::steady_timer reconnect_timer_{io_};
+    bool session_timer_armed_ = false;
+    clock::time_point session_timer_at_{};
+    protocol::connect connect_packet_;  // of the current attempt
     bool current_attempt_blocking_ = false;
+    std::uint64_t attempt_current_ = 0;  // the attempt this connection answers
     std::size_t server_index_ = 0;  // the broker tried now
     std::size_t servers_tried_ = 0;  // in this round of the list
-    bool ever_connected_ = false;
     clock::time_point up_since_{};
     link_state link_ = link_state::down;
-    std::uint64_t attempt_current_ = 0;  // the attempt this connection answers
     std::uint64_t gen_ = 0;  // bumps with each connection so stale handlers see they are stale
     protocol::decoder decoder_;
     std::vector<std::uint8_t> read_buffer_ = std::vector<std::uint8_t>(64 * 1024);
-    session::ring_queue<inflight_publish> inflight_;
-    std::unordered_map<std::uint16_t, message> held_qos2_;  // received, awaiting PUBREL
-    std::unordered_map<std::uint16_t, request_kind> awaiting_ack_;  // SUBSCRIBE/UNSUBSCRIBE sent
+    bool writing_ = false;  // an async_write is under way
+    std::size_t write_progress_bytes_ = 0;
+    clock::time_point write_progress_at_{};  // when the current write last moved bytes
+    std::vector<session::chunk> chunks_;
+    std::vector<asio::const_buffer> write_buffers_;
+    std::vector<protocol::byte_buffer> recycled_;  // done with, for buffers_ (in one batch)
     session::ring_queue<event> events_;  // the incoming buffer, delivered in order
     bool dispatching_ = false;
-    protocol::byte_buffer control_;  // acks, pings, CONNECT: encoded by the loop, sent first
-    bool writing_ = false;
-    bool closing_ = false;  // DISCONNECT is in the current write
-    std::vector<asio::const_buffer> write_buffers_;
-    protocol::byte_buffer write_control_;
-    std::vector<queued_packet> write_requests_;
-    std::vector<protocol::byte_buffer> retired_;  // acked while still being written
-    std::vector<protocol::byte_buffer> recycled_;  // done with, for buffers_ (in one batch)
-    clock::time_point last_write_{};
-    clock::time_point last_read_{};
-    clock::time_point ping_sent_{};
-    bool ping_outstanding_ = false;
+    bool pumping_ = false;
 
     std::atomic<bool> connected_{false};
     std::atomic<bool> wake_posted_{false};
@@ -364,4 +323,4 @@ private:
 #include <mqtt/impl/client_api.ipp>
 #include <mqtt/impl/client_connection.ipp>
 #include <mqtt/impl/client_loop.ipp>
-#include <mqtt/impl/client_packets.ipp>
+#include <mqtt/impl/client_io.ipp>

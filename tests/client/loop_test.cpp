@@ -249,7 +249,7 @@ TEST_CASE("a broker that hangs after CONNACK: disconnect() and the destructor ar
     silent_after_connack_broker hung;
     const auto topic = unique_topic("hung");
 
-    SECTION("disconnect() with unacknowledged QoS 1 messages gives up after disconnect_timeout")
+    SECTION("disconnect() with unacknowledged QoS 1 messages stops waiting at disconnect_timeout, still says goodbye")
     {
         mqtt::client c(unique_id("hungd"));
         c.disconnect_timeout_set(500ms);
@@ -261,12 +261,10 @@ TEST_CASE("a broker that hangs after CONNACK: disconnect() and the destructor ar
         const auto took = time_of([&] { ec = c.disconnect(); });
         INFO("disconnect took " << ms(took) << " ms and returned " << ec.message());
         CHECK(took < 3s);
-        CHECK(ec == mqtt::errc::timeout);
+        CHECK_FALSE(ec);  // DISCONNECT went out: the broker publishes no will
         CHECK_FALSE(c.is_connected());
         // The unacknowledged message failed; its wait does not hang.
-        const auto wait = info.wait_for_publish(wait_timeout);
-        CHECK(wait);
-        CHECK(wait != mqtt::errc::timeout);
+        CHECK(info.wait_for_publish(wait_timeout) == mqtt::errc::disconnected);
     }
     SECTION("the destructor")
     {

@@ -6,26 +6,14 @@
 #include <mqtt/protocol/topic_rules.hpp>
 #include <mqtt/protocol/utf8.hpp>
 
-#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <new>
 #include <random>
 
 namespace mqtt {
 inline namespace v1 {
 namespace detail {
-
-// Offset of the variable header: after the type byte and 1-4 length bytes.
-inline std::size_t variable_header_offset(const protocol::byte_buffer& packet)
-{
-    std::size_t i = 1;
-    while (packet[i] & 0x80) ++i;
-    return i + 1;
-}
-
-inline void write_packet_id(protocol::byte_buffer& packet, std::size_t offset, std::uint16_t id)
-{
-    packet[offset] = static_cast<std::uint8_t>(id >> 8);
-    packet[offset + 1] = static_cast<std::uint8_t>(id & 0xff);
-}
 
 inline void check_qos(int qos, const char* call)
 {
@@ -67,19 +55,25 @@ inline client::client(std::string client_id, std::optional<bool> clean_session, 
 
 inline client::~client()
 {
-    io_.stop();
-    if (thread_.joinable()) {
-        if (thread_.get_id() == std::this_thread::get_id())
-            thread_.detach();  // destroyed from its own callback: the thread only unwinds from here
-        else
-            thread_.join();
+    if (loop_id_->on_loop_thread()) {
+        // The loop thread would return into this destroyed object.
+        std::fputs("mqtt::client destroyed inside its own callback: refused (destroy it from another thread,\n"
+                   "or call loop_stop() in the callback and destroy it after loop_stop's thread ended)\n",
+                   stderr);
+        std::abort();
     }
+    io_.stop();
+    if (thread_.joinable()) thread_.join();
     // No loop runs now: this thread may touch loop state. Close abruptly, so
     // the broker publishes the will; disconnect() is the clean goodbye.
     std::error_code ignored;
     socket_.close(ignored);
     connected_.store(false);
-    fail_all(make_error_code(errc::shutdown));
+    std::lock_guard<std::mutex> lock(mutex_);
+    session_.end(make_error_code(errc::shutdown));
+    session::machine<detail::delivery_ref>::event_type ev;
+    while (session_.poll(ev))
+        if (auto* done = std::get_if<session::published<detail::delivery_ref>>(&ev)) done->token->complete(done->ec);
 }
 
 inline void client::throw_connect_error(const std::vector<server>& servers, std::error_code ec)
@@ -96,11 +90,15 @@ inline std::error_code client::start_connect_request(std::vector<server> servers
         if (sv.host.empty()) return make_error_code(errc::invalid_argument);
     if (keepalive < 0 || keepalive > 65535) return make_error_code(errc::invalid_argument);
     std::lock_guard<std::mutex> lock(mutex_);
+    if (session_.active() && !session_.accepts_requests()) return make_error_code(errc::not_connected);  // disconnecting
     servers_ = std::move(servers);
     servers_changed_ = true;
     keepalive_ = static_cast<std::uint16_t>(keepalive);
-    session_active_ = true;
-    disconnect_requested_ = false;
+    if (!session_.active()) {
+        ++sessions_begun_;
+        ended_by_.clear();
+    }
+    session_.begin();
     connect_requested_ = true;
     attempt_blocking_ = blocking;
     ++attempt_started_;
@@ -117,8 +115,9 @@ inline std::error_code client::wait_for_connect(std::uint64_t attempt)
     }
     auto ec = run_until([&] { return attempt_finished_ >= attempt; }, clock::now() + bound);
     if (ec == errc::timeout) {
-        // The loop's own timer did not fire in time (no loop ran): give up here.
-        asio::post(io_, loop_task{this, &client::give_up_connect});
+        // The loop's own timer did not fire in time (no loop ran): give up
+        // this attempt, and only this one.
+        asio::post(io_, loop_task{this, &client::give_up_connect, attempt});
         return make_error_code(errc::connect_timeout);
     }
     if (ec) return ec;
@@ -212,17 +211,24 @@ inline std::error_code client::disconnect()
     clock::duration bound;
     {
         std::lock_guard<std::mutex> lock(mutex_);
-        if (!session_active_) return make_error_code(errc::not_connected);
-        disconnect_requested_ = true;
-        bound = disconnect_timeout_;
+        if (auto ec = session_.disconnect(clock::now())) return ec;
+        bound = session_.config().disconnect_timeout + session::machine<detail::delivery_ref>::goodbye_grace +
+                std::chrono::seconds(1);
     }
     wake();
     if (loop_id_->on_loop_thread()) return {};  // in a callback: on_disconnect follows
-    auto ec = run_until([&] { return !session_active_; }, clock::now() + bound);
+    // Until the loop took the session's last events: every message_info has completed.
+    const auto settled = [&] { return !session_.active() && !session_.has_events(); };
+    auto ec = run_until(settled, clock::now() + bound);
     if (ec != errc::timeout) return ec;
-    // The broker does not take our bytes: close without the goodbye.
-    asio::post(io_, loop_task{this, &client::force_disconnect});
-    run_until([&] { return !session_active_; }, clock::now() + std::chrono::seconds(1));
+    // The loop did not finish the goodbye (no loop ran it): close here.
+    std::uint64_t number;
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        number = sessions_begun_;
+    }
+    asio::post(io_, loop_task{this, &client::force_close, number});
+    run_until(settled, clock::now() + std::chrono::seconds(1));
     return ec;
 }
 
@@ -234,72 +240,30 @@ inline message_info client::publish(std::string_view topic, std::string_view pay
     if (remaining > protocol::max_remaining_length)
         throw error(errc::payload_too_large, "publish: payload of " + std::to_string(payload.size()) + " bytes");
 
-    // Encoded before taking the lock; the packet id is written in afterwards.
-    protocol::byte_buffer bytes = buffers_.take(1 + protocol::remaining_length_size(remaining) + remaining);
-    protocol::encode_publish(topic, payload, static_cast<std::uint8_t>(qos), retain, false, qos > 0 ? 1 : 0, bytes);
-    auto delivery = deliveries_->acquire();
-
-    // Messages dropped to make room complete on every way out, after the lock.
-    struct complete_dropped {
-        std::vector<detail::delivery_ref> list;
-        ~complete_dropped()
-        {
-            for (auto& d : list) d->complete(make_error_code(errc::queue_full));
+    // Encoded before taking the lock; the packet id is written in when it is sent.
+    std::vector<detail::delivery_ref> dropped;
+    message_info info(0, {});
+    try {
+        protocol::byte_buffer bytes = buffers_.take(1 + protocol::remaining_length_size(remaining) + remaining);
+        protocol::encode_publish(topic, payload, static_cast<std::uint8_t>(qos), retain, false, qos > 0 ? 1 : 0,
+                                 bytes);
+        auto delivery = deliveries_->acquire();
+        std::unique_lock<std::mutex> lock(mutex_);
+        const auto r = session_.publish(std::move(bytes), static_cast<std::uint8_t>(qos), delivery, dropped);
+        if (r.ec) {
+            info = message_info(0, r.ec);
+        } else {
+            delivery->set_mid(r.mid);  // under the lock: before the loop can see it
+            lock.unlock();
+            wake();
+            info = message_info(std::move(delivery));
         }
-    } dropped;
-    std::unique_lock<std::mutex> lock(mutex_);
-    if (!session_active_ || disconnect_requested_) return message_info(0, make_error_code(errc::not_connected));
-    if (!admit_to_queue(bytes.size(), dropped.list)) return message_info(0, make_error_code(errc::queue_full));
-    const auto id = ids_.allocate();
-    if (!id) return message_info(0, make_error_code(errc::no_packet_id_available));
-    if (qos > 0) detail::write_packet_id(bytes, detail::variable_header_offset(bytes) + 2 + topic.size(), *id);
-    delivery->set_mid(*id);
-    pending_bytes_ += bytes.size();
-    pending_.push_back(queued_packet{std::move(bytes), delivery, *id, static_cast<std::uint8_t>(qos),
-                                     request_kind::publish});
-    lock.unlock();
-    wake();
-    return message_info(std::move(delivery));
-}
-
-// Under mutex_. Makes room for `bytes` more in the outgoing buffer, or says no.
-inline bool client::admit_to_queue(std::size_t bytes, std::vector<detail::delivery_ref>& dropped)
-{
-    const auto full = [&] {
-        return (max_queued_ != 0 && pending_.size() >= max_queued_) ||
-               (max_queued_bytes_ != 0 && pending_bytes_ + bytes > max_queued_bytes_);
-    };
-    if (!full()) return true;
-    if (queue_policy_ == queue_policy::reject) return false;
-    if (max_queued_bytes_ != 0 && bytes > max_queued_bytes_) return false;  // dropping everything would not help
-    // drop_oldest: the oldest queued publishes make way; requests stay.
-    for (auto it = pending_.begin(); it != pending_.end() && full();) {
-        if (it->kind != request_kind::publish) {
-            ++it;
-            continue;
-        }
-        pending_bytes_ -= it->bytes.size();
-        ids_.release(it->packet_id);
-        dropped.push_back(std::move(it->delivery));
-        it = pending_.erase(it);
+    } catch (const std::bad_alloc&) {
+        info = message_info(0, std::make_error_code(std::errc::not_enough_memory));
     }
-    return !full();
-}
-
-inline std::pair<std::error_code, int> client::queue_request(request_kind kind, protocol::byte_buffer bytes,
-                                                             std::uint16_t packet_id_offset)
-{
-    std::unique_lock<std::mutex> lock(mutex_);
-    if (!session_active_ || disconnect_requested_) return {make_error_code(errc::not_connected), 0};
-    if (max_queued_ != 0 && pending_.size() >= max_queued_) return {make_error_code(errc::queue_full), 0};
-    const auto id = ids_.allocate();
-    if (!id) return {make_error_code(errc::no_packet_id_available), 0};
-    detail::write_packet_id(bytes, packet_id_offset, *id);
-    pending_bytes_ += bytes.size();
-    pending_.push_back(queued_packet{std::move(bytes), detail::delivery_ref{}, *id, 1, kind});
-    lock.unlock();
-    wake();
-    return {std::error_code{}, *id};
+    // Messages dropped to make room complete outside the lock.
+    for (auto& d : dropped) d->complete(make_error_code(errc::queue_full));
+    return info;
 }
 
 inline std::pair<std::error_code, int> client::subscribe(std::string_view topic, int qos)
@@ -310,31 +274,21 @@ inline std::pair<std::error_code, int> client::subscribe(std::string_view topic,
 inline std::pair<std::error_code, int> client::subscribe(const std::vector<std::pair<std::string, int>>& topics)
 {
     if (topics.empty()) throw error(errc::invalid_argument, "subscribe: no topic filter given");
-    protocol::subscribe packet;
-    packet.packet_id = 1;  // replaced once queued
+    std::vector<protocol::subscription> list;
+    std::size_t size = 2;
     for (const auto& [filter, qos] : topics) {
         detail::check_qos(qos, "subscribe");
         detail::check(protocol::validate_topic_filter(filter), "subscribe", "invalid topic filter '" + filter + "'");
-        packet.subscriptions.push_back({filter, static_cast<std::uint8_t>(qos)});
+        list.push_back({filter, static_cast<std::uint8_t>(qos)});
+        size += 3 + filter.size();
     }
-    protocol::byte_buffer bytes;
-    protocol::encode(packet, bytes);
-    if (bytes.size() > protocol::max_remaining_length)
+    if (size > protocol::max_remaining_length)
         throw error(errc::payload_too_large, "subscribe: too many topic filters for one packet");
-    const auto offset = static_cast<std::uint16_t>(detail::variable_header_offset(bytes));
-    auto result = queue_request(request_kind::subscribe, std::move(bytes), offset);
-    if (!result.first) {
-        std::lock_guard<std::mutex> lock(mutex_);
-        for (const auto& [filter, qos] : topics) {
-            auto it = std::find_if(subscriptions_.begin(), subscriptions_.end(),
-                                   [&f = filter](const auto& s) { return s.first == f; });
-            if (it != subscriptions_.end())
-                it->second = qos;
-            else
-                subscriptions_.emplace_back(filter, qos);
-        }
-    }
-    return result;
+    std::unique_lock<std::mutex> lock(mutex_);
+    const auto r = session_.subscribe(std::move(list));
+    lock.unlock();
+    if (!r.ec) wake();
+    return {r.ec, r.mid};
 }
 
 inline std::pair<std::error_code, int> client::unsubscribe(std::string_view topic)
@@ -345,26 +299,18 @@ inline std::pair<std::error_code, int> client::unsubscribe(std::string_view topi
 inline std::pair<std::error_code, int> client::unsubscribe(const std::vector<std::string>& topics)
 {
     if (topics.empty()) throw error(errc::invalid_argument, "unsubscribe: no topic filter given");
-    protocol::unsubscribe packet;
-    packet.packet_id = 1;
+    std::size_t size = 2;
     for (const auto& filter : topics) {
         detail::check(protocol::validate_topic_filter(filter), "unsubscribe", "invalid topic filter '" + filter + "'");
-        packet.filters.push_back(filter);
+        size += 2 + filter.size();
     }
-    protocol::byte_buffer bytes;
-    protocol::encode(packet, bytes);
-    if (bytes.size() > protocol::max_remaining_length)
+    if (size > protocol::max_remaining_length)
         throw error(errc::payload_too_large, "unsubscribe: too many topic filters for one packet");
-    const auto offset = static_cast<std::uint16_t>(detail::variable_header_offset(bytes));
-    auto result = queue_request(request_kind::unsubscribe, std::move(bytes), offset);
-    if (!result.first) {
-        std::lock_guard<std::mutex> lock(mutex_);
-        for (const auto& filter : topics)
-            subscriptions_.erase(std::remove_if(subscriptions_.begin(), subscriptions_.end(),
-                                                [&](const auto& s) { return s.first == filter; }),
-                                 subscriptions_.end());
-    }
-    return result;
+    std::unique_lock<std::mutex> lock(mutex_);
+    const auto r = session_.unsubscribe(topics);
+    lock.unlock();
+    if (!r.ec) wake();
+    return {r.ec, r.mid};
 }
 
 inline void client::username_pw_set(std::string username, std::optional<std::string> password)
@@ -397,25 +343,25 @@ inline void client::max_inflight_messages_set(int inflight)
     if (inflight < 1 || inflight > 65535)
         throw error(errc::invalid_argument, "max_inflight_messages_set: must be 1..65535");
     std::lock_guard<std::mutex> lock(mutex_);
-    max_inflight_ = static_cast<std::size_t>(inflight);
+    session_.config().max_inflight = static_cast<std::size_t>(inflight);
 }
 
 inline void client::max_queued_messages_set(std::size_t queue_size)
 {
     std::lock_guard<std::mutex> lock(mutex_);
-    max_queued_ = queue_size;
+    session_.config().max_queued = queue_size;
 }
 
 inline void client::max_queued_bytes_set(std::size_t bytes)
 {
     std::lock_guard<std::mutex> lock(mutex_);
-    max_queued_bytes_ = bytes;
+    session_.config().max_queued_bytes = bytes;
 }
 
 inline void client::queue_policy_set(queue_policy policy)
 {
     std::lock_guard<std::mutex> lock(mutex_);
-    queue_policy_ = policy;
+    session_.config().policy = policy;
 }
 
 inline void client::reconnect_delay_set(std::chrono::milliseconds min_delay, std::chrono::milliseconds max_delay)
@@ -429,7 +375,7 @@ inline void client::reconnect_delay_set(std::chrono::milliseconds min_delay, std
 inline void client::reconnect_on_failure_set(bool enabled)
 {
     std::lock_guard<std::mutex> lock(mutex_);
-    reconnect_on_failure_ = enabled;
+    session_.config().reconnect = enabled;
 }
 
 inline void client::reconnect_jitter_seed(std::uint32_t seed)
@@ -441,7 +387,14 @@ inline void client::reconnect_jitter_seed(std::uint32_t seed)
 inline void client::resubscribe_on_reconnect_set(bool enabled)
 {
     std::lock_guard<std::mutex> lock(mutex_);
-    resubscribe_on_reconnect_ = enabled;
+    session_.config().resubscribe = enabled;
+}
+
+inline void client::max_inbound_qos2_set(std::size_t count)
+{
+    if (count < 1 || count > 65535) throw error(errc::invalid_argument, "max_inbound_qos2_set: must be 1..65535");
+    std::lock_guard<std::mutex> lock(mutex_);
+    session_.config().max_inbound_qos2 = count;
 }
 
 inline void client::connect_timeout_set(std::chrono::milliseconds timeout)
@@ -455,7 +408,7 @@ inline void client::disconnect_timeout_set(std::chrono::milliseconds timeout)
 {
     if (timeout.count() <= 0) throw error(errc::invalid_argument, "disconnect_timeout_set: must be positive");
     std::lock_guard<std::mutex> lock(mutex_);
-    disconnect_timeout_ = timeout;
+    session_.config().disconnect_timeout = timeout;
 }
 
 inline void client::max_packet_size_set(std::size_t bytes)
@@ -480,7 +433,7 @@ inline std::any client::user_data() const
 inline std::size_t client::queued_messages() const
 {
     std::lock_guard<std::mutex> lock(mutex_);
-    return pending_.size();
+    return session_.queued();
 }
 
 }  // namespace v1

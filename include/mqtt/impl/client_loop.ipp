@@ -8,13 +8,6 @@ namespace mqtt {
 inline namespace v1 {
 
 namespace detail {
-template <class... Ts>
-struct overloaded : Ts... {
-    using Ts::operator()...;
-};
-template <class... Ts>
-overloaded(Ts...) -> overloaded<Ts...>;
-
 template <class Slot, class... Args>
 void call_slot(const Slot& slot, Args&&... args)
 {
@@ -25,13 +18,21 @@ void call_slot(const Slot& slot, Args&&... args)
 // Coalesces wake-ups: many publishes between two loop turns cost one post.
 inline void client::wake()
 {
-    if (!wake_posted_.exchange(true, std::memory_order_acq_rel)) asio::post(io_, loop_task{this, &client::on_wake_posted});
+    if (!wake_posted_.exchange(true, std::memory_order_acq_rel))
+        asio::post(io_, loop_task{this, &client::on_wake_posted});
 }
 
-inline void client::on_wake_posted()
+// Everything public calls ask of the loop arrives here.
+inline void client::on_wake_posted(std::uint64_t)
 {
     wake_posted_.store(false, std::memory_order_release);
-    on_wake();
+    bool connect_now;
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        connect_now = std::exchange(connect_requested_, false);
+    }
+    if (connect_now) start_connect();
+    pump();
 }
 
 // Waits until done() (evaluated under mutex_) holds. When no loop thread runs,
@@ -65,6 +66,9 @@ std::error_code client::run_until(Pred done, clock::time_point deadline)
 
 inline std::error_code client::loop_start()
 {
+    // In a callback the loop runs on this very thread (a loop thread, or a
+    // caller inside connect/loop/loop_forever): waiting for it would never end.
+    if (loop_id_->on_loop_thread()) return make_error_code(errc::loop_already_running);
     std::unique_lock<std::mutex> lock(mutex_);
     if (loop_running_) return make_error_code(errc::loop_already_running);
     state_cv_.wait(lock, [this] { return !driving_; });
@@ -80,7 +84,7 @@ inline std::error_code client::loop_start()
     if (io_.stopped()) io_.restart();
     thread_ = std::thread([this] {
         loop_id_->driver.store(std::this_thread::get_id(), std::memory_order_release);
-        asio::post(io_, loop_task{this, &client::dispatch_events});
+        asio::post(io_, loop_task{this, &client::on_wake_posted});  // events a stopped loop left behind
         io_.run();
         loop_id_->driver.store(std::thread::id{}, std::memory_order_release);
         std::lock_guard<std::mutex> guard(mutex_);
@@ -107,17 +111,15 @@ inline std::error_code client::loop_forever()
     {
         std::lock_guard<std::mutex> lock(mutex_);
         if (loop_running_) return make_error_code(errc::loop_already_running);
-        if (!session_active_) return make_error_code(errc::not_connected);
+        if (!session_.active()) return make_error_code(errc::not_connected);
     }
-    // With automatic reconnect the loop runs until disconnect(); without, until the connection is gone.
-    auto ec = run_until([&] {
-        return !session_active_ ||
-               (!reconnect_on_failure_ && attempt_finished_ == attempt_started_ && !connected_);
-    },
+    // Until the session ends: disconnect(), or a lost connection without
+    // automatic reconnect.
+    auto ec = run_until([&] { return !session_.active() && !session_.has_events(); },
                         clock::now() + std::chrono::hours(24 * 365 * 10));
     if (ec) return ec;
     std::lock_guard<std::mutex> lock(mutex_);
-    return session_active_ ? make_error_code(errc::connection_lost) : std::error_code{};
+    return ended_by_;
 }
 
 inline std::error_code client::loop(std::chrono::milliseconds timeout)
@@ -136,7 +138,7 @@ inline std::error_code client::loop(std::chrono::milliseconds timeout)
 
 inline void client::log(log_level level, std::string text)
 {
-    if (log_wanted()) events_.emplace_back(log_event{level, std::move(text)});
+    if (log_wanted()) events_.emplace_back(session::log_line{level, std::move(text)});
 }
 
 namespace detail {
@@ -241,25 +243,35 @@ inline void client::invoke(event& ev)
     try {
         std::visit(detail::overloaded{
                        [&](message& m) { deliver(m); },
-                       [&](connected_event& e) { detail::call_slot(on_connect, *this, e.session_present, e.return_code); },
-                       [&](connect_failed_event& e) { detail::call_slot(on_connect_fail, *this, e.reason); },
-                       [&](disconnected_event& e) { detail::call_slot(on_disconnect, *this, e.reason); },
-                       [&](published_event& e) { detail::call_slot(on_publish, *this, e.mid); },
-                       [&](subscribed_event& e) { detail::call_slot(on_subscribe, *this, e.mid, e.granted_qos); },
-                       [&](unsubscribed_event& e) { detail::call_slot(on_unsubscribe, *this, e.mid); },
-                       [&](log_event& e) {
+                       [&](session::connected& e) {
+                           detail::call_slot(on_connect, *this, e.session_present, e.return_code);
+                       },
+                       [&](connect_failed& e) { detail::call_slot(on_connect_fail, *this, e.reason); },
+                       [&](session::disconnected& e) { detail::call_slot(on_disconnect, *this, e.ec); },
+                       [&](publish_done& e) { detail::call_slot(on_publish, *this, e.mid); },
+                       [&](session::subscribed& e) { detail::call_slot(on_subscribe, *this, e.mid, e.granted_qos); },
+                       [&](session::unsubscribed& e) { detail::call_slot(on_unsubscribe, *this, e.mid); },
+                       [&](session::log_line& e) {
                            write_log_line(e.level, e.text);
                            detail::call_slot(on_log, *this, e.level, e.text);
+                       },
+                       [&](session::resubscribe_due&) {
+                           // on_connect ran before this: what it subscribed is not sent twice.
+                           {
+                               std::lock_guard<std::mutex> lock(mutex_);
+                               session_.resubscribe();
+                           }
+                           wake();
                        },
                    },
                    ev);
     } catch (const std::exception& e) {
         // A throwing callback must not take the loop thread down with it.
-        if (!std::holds_alternative<log_event>(ev))
-            events_.emplace_front(log_event{log_level::err, std::string("callback threw: ") + e.what()});
+        if (!std::holds_alternative<session::log_line>(ev))
+            events_.emplace_front(session::log_line{log_level::err, std::string("callback threw: ") + e.what()});
     } catch (...) {
-        if (!std::holds_alternative<log_event>(ev))
-            events_.emplace_front(log_event{log_level::err, "callback threw a non-std exception"});
+        if (!std::holds_alternative<session::log_line>(ev))
+            events_.emplace_front(session::log_line{log_level::err, "callback threw a non-std exception"});
     }
 }
 

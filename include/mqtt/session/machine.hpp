@@ -211,8 +211,9 @@ public:
         return {{}, queue_.back().mid};
     }
 
-    // The clean goodbye: what is queued and in flight goes first, for at most
-    // settings().disconnect_timeout, then DISCONNECT. PUBLISHes that arrive
+    // The clean goodbye: what is queued and in flight goes first, and the
+    // PUBRELs of inbound QoS 2 are answered, for at most
+    // settings().disconnect_timeout; then DISCONNECT. PUBLISHes that arrive
     // meanwhile are neither delivered nor acknowledged.
     std::error_code disconnect(time_point now)
     {
@@ -542,7 +543,12 @@ private:
         return {{}, mid};
     }
 
-    bool flushed() const noexcept { return queue_.empty() && window_.empty() && released_.empty() && awaiting_.empty(); }
+    // Nothing left for disconnect() to wait for: also no inbound QoS 2 whose
+    // PUBREL is due, so that the broker's exchange completes with PUBCOMP.
+    bool flushed() const noexcept
+    {
+        return queue_.empty() && window_.empty() && released_.empty() && awaiting_.empty() && inbound_qos2_.empty();
+    }
 
     void take_resend(request<Token>& r, std::vector<chunk>& out)
     {
