@@ -179,6 +179,33 @@ TEST_CASE("max_queued_messages_set bounds the outgoing buffer: errc::queue_full"
     CHECK(sub.messages().payloads() == std::vector<std::string>{"1", "2"});
 }
 
+TEST_CASE("Queued messages hold no packet id: 300 000 QoS 0 and 100 000 QoS 1 queue at once, and all go out",
+          "[client][qos][bulk]")
+{
+    broker b;
+    mqtt::client c(unique_id("manyq"));
+    c.max_queued_messages_set(0);  // no count bound; the byte bound stays
+    c.connect(b.host(), b.port());  // no loop thread yet: everything stays queued
+    const std::string topic = unique_topic("manyq");
+    for (int i = 0; i < 300000; ++i) {
+        const auto info = c.publish(topic, "0", 0);
+        if (info.rc()) FAIL("QoS 0 message " << i << " refused: " << info.rc().message());
+    }
+    std::vector<mqtt::message_info> qos1;
+    qos1.reserve(100000);
+    for (int i = 0; i < 100000; ++i) {
+        qos1.push_back(c.publish(topic, "1", 1));
+        if (qos1.back().rc()) FAIL("QoS 1 message " << i << " refused: " << qos1.back().rc().message());
+    }
+    CHECK(c.queued_messages() == 400000);
+    REQUIRE_FALSE(c.loop_start());
+    // FIFO: once the last QoS 1 is acknowledged, everything before it went out.
+    CHECK_FALSE(qos1.back().wait_for_publish(60s));
+    for (auto& info : qos1) REQUIRE(info.is_published());
+    CHECK(c.queued_messages() == 0);
+    CHECK_FALSE(c.disconnect());
+}
+
 TEST_CASE("persistent session: messages published while away arrive on reconnect", "[client][session]")
 {
     broker b;
