@@ -220,6 +220,10 @@ inline std::error_code client::disconnect()
     // Until the loop took the session's last events: every message_info has completed.
     const auto settled = [&] { return !session_.active() && !session_.has_events(); };
     auto ec = run_until(settled, clock::now() + bound);
+    if (!ec) {
+        std::lock_guard<std::mutex> lock(mutex_);
+        return ended_by_;  // empty once DISCONNECT was written
+    }
     if (ec != errc::timeout) return ec;
     // The loop did not finish the goodbye (no loop ran it): close here.
     std::uint64_t number;

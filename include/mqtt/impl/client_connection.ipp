@@ -120,19 +120,14 @@ inline void client::link_down(std::error_code ec)
         active = session_.active();
     }
     if (was_opening || was == session::link_state::connecting) return fail_attempt(ec, !detail::is_connack_refusal(ec));
-    if (was == session::link_state::up) {
-        if (!active) {
+    if (was == session::link_state::up && active) {
+        // A connection that stayed up a while earns a fresh backoff; one that
+        // the broker kicks at once (duplicate client id) keeps growing the delay.
+        if (clock::now() - up_since_ >= std::chrono::seconds(10)) {
             std::lock_guard<std::mutex> lock(mutex_);
-            ended_by_ = ec;  // no automatic reconnect: the loss ended the session
-        } else {
-            // A connection that stayed up a while earns a fresh backoff; one that
-            // the broker kicks at once (duplicate client id) keeps growing the delay.
-            if (clock::now() - up_since_ >= std::chrono::seconds(10)) {
-                std::lock_guard<std::mutex> lock(mutex_);
-                backoff_.reset();
-            }
-            schedule_reconnect();
+            backoff_.reset();
         }
+        schedule_reconnect();
     }
     finish_attempt(make_error_code(errc::disconnected));  // disconnect() came before CONNACK
 }

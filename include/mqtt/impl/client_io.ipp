@@ -17,6 +17,10 @@ inline void client::pump()
 {
     if (pumping_) return;
     pumping_ = true;
+    struct unset {
+        bool& flag;
+        ~unset() { flag = false; }
+    } pumping_guard{pumping_};  // also when an allocation throws
     for (;;) {
         std::optional<std::error_code> close;
         std::optional<clock::time_point> due;
@@ -81,6 +85,10 @@ inline void client::collect_events()
                                attempt_result_.clear();
                            }
                            events_.emplace_back(c);
+                       },
+                       [&](session::disconnected& d) {
+                           if (!session_.active()) ended_by_ = d.ec;  // what disconnect() and loop_forever return
+                           events_.emplace_back(d);
                        },
                        [&](auto& other) { events_.emplace_back(std::move(other)); },
                    },

@@ -85,7 +85,17 @@ inline std::error_code client::loop_start()
     thread_ = std::thread([this] {
         loop_id_->driver.store(std::this_thread::get_id(), std::memory_order_release);
         asio::post(io_, loop_task{this, &client::on_wake_posted});  // events a stopped loop left behind
-        io_.run();
+        for (;;) {
+            try {
+                io_.run();
+                break;
+            } catch (const std::exception& e) {
+                // Out of memory in a handler, say: the operation it served is
+                // lost, the loop goes on and says why.
+                events_.emplace_back(session::log_line{log_level::err, std::string("message loop: ") + e.what()});
+                asio::post(io_, loop_task{this, &client::on_wake_posted});
+            }
+        }
         loop_id_->driver.store(std::thread::id{}, std::memory_order_release);
         std::lock_guard<std::mutex> guard(mutex_);
         loop_running_ = false;
