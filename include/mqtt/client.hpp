@@ -16,6 +16,7 @@
 #include <mqtt/detail/message_router.hpp>
 #include <mqtt/detail/overloaded.hpp>
 #include <mqtt/detail/slot_allocator.hpp>
+#include <mqtt/detail/unsent_bytes.hpp>
 #include <mqtt/error.hpp>
 #include <mqtt/log_level.hpp>
 #include <mqtt/message.hpp>
@@ -297,7 +298,8 @@ private:
     std::vector<std::uint8_t> read_buffer_ = std::vector<std::uint8_t>(64 * 1024);
     bool writing_ = false;  // an async_write is under way
     std::size_t write_progress_bytes_ = 0;
-    clock::time_point write_progress_at_{};  // when the current write last moved bytes
+    clock::time_point write_progress_at_{};  // when bytes last moved out
+    std::size_t unsent_at_last_tick_ = 0;  // the kernel send queue at the last session timer
     std::vector<session::chunk> chunks_;
     std::vector<asio::const_buffer> write_buffers_;
     std::vector<protocol::byte_buffer> recycled_;  // done with, for buffers_ (in one batch)

@@ -110,3 +110,29 @@ TEST_CASE("keepalive keeps an idle link up and does not drop a slow but alive on
     c.disconnect();
     c.loop_stop();
 }
+
+TEST_CASE("a large PUBLISH that takes longer than the keepalive to get through a slow, steady link is not dropped",
+          "[faults][keepalive]")
+{
+    mqtt_test::broker b;
+    fault_proxy proxy(b.port());
+    client_events events;
+    mqtt::client c(unique_id("kaslow"));
+    events.attach(c);
+    c.reconnect_on_failure_set(false);  // a false "dead link" ends the session: the publish fails
+    c.connect(proxy.host(), proxy.port(), 1);
+    REQUIRE_FALSE(c.loop_start());
+    // 16 KiB per 16 ms: about 1 MiB/s, so 2.5 MiB take some 2.5 s, well over
+    // 1.5 x keepalive, in the client's write and in the kernel's queues.
+    proxy.delay(16ms);
+    const auto started = steady::now();
+    auto info = c.publish(unique_topic("kaslow"), std::string(std::size_t{5} << 19, 'x'), 1);
+    const auto rc = info.wait_for_publish(30s);
+    const auto took = steady::now() - started;
+    INFO("the PUBACK came after " << std::chrono::duration_cast<ms>(took).count() << " ms");
+    CHECK_FALSE(rc);
+    CHECK(took > 1500ms);  // the link really was slower than the keepalive allows for silence
+    CHECK(events.disconnects.size() == 0);
+    proxy.delay(0ms);
+    CHECK_FALSE(c.disconnect());
+}

@@ -183,6 +183,12 @@ inline void client::on_read(std::error_code ec, std::size_t n, std::uint64_t gen
 inline void client::on_session_timer(std::uint64_t)
 {
     session_timer_armed_ = false;
+    // Bytes leaving the kernel's send queue are progress too (a slow link
+    // drains a finished write long after it completed).
+    if (const auto unsent = detail::unsent_bytes(static_cast<int>(socket_.native_handle()))) {
+        if (*unsent < unsent_at_last_tick_) write_progress_at_ = clock::now();
+        unsent_at_last_tick_ = *unsent;
+    }
     {
         std::lock_guard<std::mutex> lock(mutex_);
         session_.write_progress(write_progress_at_);
