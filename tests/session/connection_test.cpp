@@ -214,3 +214,12 @@ TEST_CASE("A packet only a client sends closes with unexpected_packet", "[sessio
     REQUIRE(close);
     CHECK(*close == errc::unexpected_packet);
 }
+
+TEST_CASE("A close request left by end() survives a new begin(): the old transport still closes", "[session]")
+{
+    harness h;
+    h.open();
+    h.s.end(make_error_code(errc::connect_timeout));
+    h.s.begin();
+    CHECK(h.s.close_requested());
+}

@@ -185,3 +185,20 @@ TEST_CASE("An ack that arrives while its PUBLISH is still being written frees no
     h.s.take_recycled(recycled);
     CHECK(recycled.size() == 1);
 }
+
+TEST_CASE("drop_oldest drops nothing when dropping every queued message would not make room", "[session]")
+{
+    harness h;
+    byte_buffer small;
+    encode_publish("t", "x", 0, false, false, 0, small);
+    h.s.begin();
+    h.s.subscribe({{"a/very/long/topic/filter/that/fills/the/queue", 0}});
+    h.s.config().policy = mqtt::queue_policy::drop_oldest;
+    h.s.config().max_queued_bytes = h.s.queued_bytes() + small.size();
+    REQUIRE_FALSE(h.s.publish(small, 0, 1, h.dropped).ec);
+    byte_buffer big;
+    encode_publish("t", std::string(40, 'y'), 0, false, false, 0, big);
+    CHECK(h.s.publish(big, 0, 2, h.dropped).ec == errc::queue_full);
+    CHECK(h.dropped.empty());  // message 1 is still queued
+    CHECK(h.s.queued() == 2);
+}

@@ -129,7 +129,7 @@ public:
         state_ = link_state::down;
         had_connection_ = false;
         goodbye_pending_ = goodbye_sent_ = false;
-        close_request_.reset();
+        // A close request end() left stays: the old transport must still close.
     }
 
     // Ends the session: every pending operation fails with ec, subscriptions
@@ -479,8 +479,18 @@ private:
         };
         if (!full()) return true;
         if (settings_.policy == queue_policy::reject) return false;
-        if (settings_.max_queued_bytes != 0 && bytes > settings_.max_queued_bytes) return false;
         // drop_oldest: the oldest queued publishes make way; requests stay.
+        // Nothing is dropped in vain: first, would dropping them all be enough?
+        std::size_t publishes = 0;
+        std::size_t publish_bytes = 0;
+        for (const auto& r : queue_)
+            if (r.kind == request_kind::publish) {
+                ++publishes;
+                publish_bytes += r.bytes.size();
+            }
+        if ((settings_.max_queued != 0 && queue_.size() - publishes >= settings_.max_queued) ||
+            (settings_.max_queued_bytes != 0 && queue_bytes_ - publish_bytes + bytes > settings_.max_queued_bytes))
+            return false;
         for (auto it = queue_.begin(); it != queue_.end() && full();) {
             if (it->kind != request_kind::publish) {
                 ++it;
