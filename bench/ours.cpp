@@ -52,7 +52,7 @@ public:
             [&] {
                 const auto rc = client_->publish(topic, payload, qos).rc();
                 if (!rc) return true;
-                if (rc == mqtt::errc::queue_full || rc == mqtt::errc::no_packet_id_available) return false;
+                if (rc == mqtt::errc::queue_full) return false;
                 throw bench::bench_error("publish: " + rc.message());
             },
             publish_limit_, "ours");

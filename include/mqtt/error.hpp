@@ -35,7 +35,7 @@ enum class errc {
     keepalive_timeout,
     disconnected,
     shutdown,
-    no_packet_id_available,
+    no_packet_id_available,  // no longer produced: queued messages take a packet id only when sent
     subscription_refused,  // the broker answered a SUBSCRIBE with 0x80 (failure)
 
     // CONNACK refusals, in the order of the MQTT 3.1.1 return codes 1..5.

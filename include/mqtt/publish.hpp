@@ -49,8 +49,8 @@ inline void multiple(const std::vector<outgoing_message>& messages, const connec
     detail::connect_oneshot(c, options);
     c.loop_start();
 
-    // A full outgoing buffer, or every packet id in use, is back-pressure
-    // here, not an error: wait for the oldest message under way, then retry.
+    // A full outgoing buffer is back-pressure here, not an error: wait for
+    // the oldest message under way, then retry.
     std::deque<std::pair<message_info, const outgoing_message*>> under_way;
     std::error_code failure;
     std::string failed_topic;
@@ -66,7 +66,7 @@ inline void multiple(const std::vector<outgoing_message>& messages, const connec
         if (failure) break;
         for (;;) {
             auto info = c.publish(m.topic, m.payload, m.qos, m.retain);
-            const bool full = info.rc() == errc::queue_full || info.rc() == errc::no_packet_id_available;
+            const bool full = info.rc() == errc::queue_full;
             if (!full || under_way.empty()) {
                 under_way.emplace_back(std::move(info), &m);
                 break;

@@ -49,6 +49,18 @@ private:
     std::size_t size_;
 };
 
+#if defined(__SANITIZE_THREAD__)
+constexpr bool thread_sanitizer = true;
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+constexpr bool thread_sanitizer = true;
+#else
+constexpr bool thread_sanitizer = false;
+#endif
+#else
+constexpr bool thread_sanitizer = false;
+#endif
+
 const std::string invalid_utf8 = "a/\xc3\x28/b";     // 0xC3 followed by a non-continuation byte
 const std::string overlong_nul = "a/\xc0\x80";       // overlong encoding of U+0000
 const std::string surrogate = "a/\xed\xa0\x80";      // U+D800
@@ -165,9 +177,15 @@ TEST_CASE("payload over 268 435 455 bytes: errc::payload_too_large", "[client][b
     CHECK(thrown_code([&] { c.publish("t/#", huge); }) == errc::invalid_topic);
 }
 
-TEST_CASE("a payload of exactly the largest size is not refused as too large", "[client][bad_input][.big]")
+TEST_CASE("a payload of exactly the largest size is not refused as too large", "[client][bad_input]")
 {
-    // Costs one 256 MiB copy (the encoded packet); hidden by default.
+    // Costs one 256 MiB copy, the encoded packet (measured: 0.8 s, 270 MB in
+    // the Debug build). ThreadSanitizer shadows every byte written: there it
+    // took 2.3 GB, for a check that has nothing to do with threads.
+    if (thread_sanitizer) {
+        WARN("skipped under ThreadSanitizer: its shadow of the 256 MiB packet takes some 2 GB");
+        return;
+    }
     big_zero_buffer big(268435455 - 2 - 1);
     mqtt::client c(unique_id("maxpay"));
     mqtt::message_info info(0, {});
@@ -186,7 +204,7 @@ TEST_CASE("calls before connect: state errors come back as rc, never a hang", "[
     std::error_code waited;
     const auto took = time_of([&] { waited = info.wait_for_publish(wait_timeout); });
     CHECK(waited == errc::not_connected);  // completed already: no wait
-    CHECK(took < 1s);
+    CHECK(took < 3s);  // not the 5 s wait_timeout
 
     CHECK(c.publish("a/b", "x", 0).rc() == errc::not_connected);
     CHECK(c.subscribe("a/#", 1).first == errc::not_connected);

@@ -405,6 +405,20 @@ private:
     std::thread thread_;
 };
 
+// Waits until pred() holds, polling every millisecond; false after
+// `timeout`. For state only observable by polling (an atomic another thread
+// advances); everything a callback reports is waited for on a recorder.
+template <class Pred>
+bool poll_until(Pred pred, std::chrono::milliseconds timeout = wait_timeout)
+{
+    const auto deadline = steady::now() + timeout;
+    while (!pred()) {
+        if (steady::now() >= deadline) return false;
+        std::this_thread::sleep_for(1ms);
+    }
+    return true;
+}
+
 // How long f() took.
 template <class F>
 steady::duration time_of(F&& f)

@@ -105,7 +105,7 @@ TEST_CASE("loop_forever before connect gives errc::not_connected at once", "[cli
     std::error_code ec;
     const auto took = time_of([&] { ec = c.loop_forever(); });
     CHECK(ec == mqtt::errc::not_connected);
-    CHECK(took < 1s);
+    CHECK(took < 3s);  // at once, not a loop that waits for a connection
 }
 
 TEST_CASE("loop(timeout) drives the client on the caller's thread", "[client][loop]")
@@ -150,7 +150,7 @@ TEST_CASE("loop(timeout) drives the client on the caller's thread", "[client][lo
     std::error_code ec;
     const auto took = time_of([&] { ec = c.client.loop(200ms); });
     CHECK_FALSE(ec);
-    CHECK(took < 1500ms);
+    CHECK(took < 3s);  // not the keepalive (60 s) or any other wait
 
     CHECK_FALSE(c.client.disconnect());
     CHECK(c.client.loop(50ms) == mqtt::errc::not_connected);
@@ -228,7 +228,7 @@ TEST_CASE("the destructor returns within a bound when the broker was killed; pen
         const auto wait = time_of([&] { ec = info.wait_for_publish(wait_timeout); });
         CHECK(ec);
         CHECK(ec != mqtt::errc::timeout);
-        CHECK(wait < 1s);
+        CHECK(wait < 3s);  // completed already: not the 5 s wait_timeout
         CHECK_FALSE(info.is_published());
     }
 }

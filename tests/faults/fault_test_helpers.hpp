@@ -61,6 +61,14 @@ inline std::string unique_topic(std::string_view tag)
     return "faults/" + unique_id(tag);
 }
 
+// The payload delivery_counter reads as `index`, zero-padded to `size` bytes.
+inline std::string numbered_payload(std::size_t index, std::size_t size)
+{
+    std::string digits = std::to_string(index);
+    if (digits.size() < size) digits.insert(0, size - digits.size(), '0');
+    return digits;
+}
+
 // Mosquitto with persistence (the fixture's default) and no per-client queue
 // limit: by default Mosquitto drops QoS 1/2 messages beyond 1000 queued for a
 // client, which would be the broker losing messages, not the client.
@@ -111,8 +119,9 @@ struct client_events {
     }
 };
 
-// Counts numbered messages (payload = decimal index in [0, n)): how many
-// distinct ones arrived, how many more than once, which are missing.
+// Counts numbered messages (payload = decimal index in [0, n), leading zeros
+// allowed, so that a payload can have any size): how many distinct ones
+// arrived, how many more than once, which are missing.
 class delivery_counter {
 public:
     explicit delivery_counter(std::size_t n) : counts_(n, 0), first_(n) {}
@@ -124,9 +133,9 @@ public:
             ++received_;
             if (m.dup) ++dup_flagged_;
             std::size_t index = 0;
-            bool numeric = !m.payload.empty() && m.payload.size() <= 9;
+            bool numeric = !m.payload.empty();
             for (char ch : m.payload) {
-                if (ch < '0' || ch > '9') {
+                if (ch < '0' || ch > '9' || index > counts_.size()) {
                     numeric = false;
                     break;
                 }
@@ -245,59 +254,6 @@ private:
     std::size_t unexpected_ = 0;
     std::size_t dup_flagged_ = 0;
 };
-
-// Mosquitto 2.0 (at least up to 2.0.11) breaks QoS 2 for its subscribers
-// when a connection drops while it is re-sending PUBREL: the PUBREL write
-// fails, the message stays in state "resend_pubrel", and the next reconnect
-// (db__message_reconnect_reset_outgoing) turns every state other than
-// "wait_for_pubcomp" back into "publish_qos2" - so the broker re-sends, with
-// DUP, a PUBLISH it had already released. MQTT 3.1.1 forbids that
-// [MQTT-4.3.3-1]; a receiver that completed the id cannot tell it from a new
-// message. This counts, per packet id, the PUBLISHes the broker sent to
-// `client_id` after it had sent PUBREL for that id (from the broker's
-// log_type all log), so that a test can tell those duplicates from the
-// client's own.
-inline std::map<int, std::size_t> broker_publish_after_pubrel(const std::string& log, const std::string& client_id)
-{
-    std::map<int, std::size_t> resent;
-    std::map<int, bool> released;
-    const std::string pubrel = "Sending PUBREL to " + client_id + " (m";
-    const std::string publish = "Sending PUBLISH to " + client_id + " (d";
-    std::size_t pos = 0;
-    while (pos < log.size()) {
-        std::size_t end = log.find('\n', pos);
-        if (end == std::string::npos) end = log.size();
-        const std::string_view line(log.data() + pos, end - pos);
-        pos = end + 1;
-        auto mid_after = [&](std::size_t from) {
-            int mid = 0;
-            while (from < line.size() && line[from] >= '0' && line[from] <= '9') mid = mid * 10 + (line[from++] - '0');
-            return mid;
-        };
-        if (auto at = line.find(pubrel); at != std::string_view::npos) {
-            released[mid_after(at + pubrel.size())] = true;
-        } else if (auto p = line.find(publish); p != std::string_view::npos) {
-            // "(d1, q2, r0, m275, 'topic', ..."
-            const bool dup = line.size() > p + publish.size() && line[p + publish.size()] == '1';
-            const auto m = line.find(", m", p);
-            if (m == std::string_view::npos) continue;
-            const int mid = mid_after(m + 3);
-            if (!dup)
-                released[mid] = false;  // a new message under this id
-            else if (released[mid])
-                ++resent[mid];
-        }
-    }
-    return resent;
-}
-
-// How often `needle` occurs in `text` (the broker's log).
-inline std::size_t occurrences(const std::string& text, const std::string& needle)
-{
-    std::size_t n = 0;
-    for (auto pos = text.find(needle); pos != std::string::npos; pos = text.find(needle, pos + needle.size())) ++n;
-    return n;
-}
 
 // Waits until pred() holds, polling every 5 ms; false after `timeout`. For
 // state only observable by polling (client.is_connected(), proxy counters).

@@ -12,8 +12,9 @@ using mqtt_test::fault_proxy;
 namespace {
 
 // Time one failed attempt may take on top of its delay (resolve, TCP
-// connect, CONNECT written, close seen), generous for a sanitizer build.
-constexpr ms attempt_slack{150};
+// connect, CONNECT written, close seen), generous for a sanitizer build on a
+// loaded machine; still well below the spread of the delays it checks.
+constexpr ms attempt_slack{500};
 
 // The delays a client seeded with `seed` draws, in order.
 std::vector<ms> expected_delays(ms min_delay, ms max_delay, std::uint32_t seed, std::size_t n)
