@@ -26,7 +26,12 @@ inline bool is_connack_refusal(std::error_code ec)
 
 inline void client::start_connect()
 {
-    if (link_ != link_state::down) link_down(make_error_code(errc::disconnected));
+    if (link_ != link_state::down) {
+        // A new attempt replaces the current connection; no retry or failover for the old one.
+        close_transport();
+        std::lock_guard<std::mutex> lock(mutex_);
+        session_.link_closed(make_error_code(errc::disconnected), clock::now());
+    }
     reconnect_timer_.cancel();
     std::string host;
     std::uint16_t port;
