@@ -30,6 +30,7 @@
 #include <mqtt/session/request.hpp>
 #include <mqtt/session/ring_queue.hpp>
 #include <mqtt/session/settings.hpp>
+#include <mqtt/session/subscription_list.hpp>
 
 #include <algorithm>
 #include <chrono>
@@ -109,7 +110,7 @@ public:
     std::size_t awaiting_acks() const noexcept { return awaiting_.size(); }
     std::size_t inbound_qos2() const noexcept { return inbound_qos2_.size(); }
     std::size_t packet_ids_in_use() const noexcept { return ids_.in_use_count(); }
-    const std::vector<protocol::subscription>& subscriptions() const noexcept { return subscriptions_; }
+    const std::vector<protocol::subscription>& subscriptions() const noexcept { return subscriptions_.all(); }
 
     // Calls f(packet_id, mid) for every operation that holds a wire id.
     template <class F>
@@ -185,7 +186,7 @@ public:
         if (!accepts_requests()) return {make_error_code(errc::not_connected)};
         if (settings_.max_queued != 0 && queue_.size() >= settings_.max_queued)
             return {make_error_code(errc::queue_full)};
-        for (const auto& t : topics) remember(t);
+        for (const auto& t : topics) subscriptions_.remember(t);
         return enqueue_subscribe(std::move(topics), false, false);
     }
 
@@ -198,7 +199,7 @@ public:
         packet.packet_id = 1;  // written in when sent
         request<Token> r;
         for (auto& f : filters) {
-            forget(f);
+            subscriptions_.forget(f);
             r.topics.push_back({f, 0});
             packet.filters.push_back(std::move(f));
         }
@@ -245,7 +246,7 @@ public:
     {
         if (state_ != link_state::up || !settings_.resubscribe) return;
         std::vector<protocol::subscription> topics;
-        for (const auto& s : subscriptions_)
+        for (const auto& s : subscriptions_.all())
             if (!pending_subscribe(s.filter)) topics.push_back(s);
         if (topics.empty()) return;
         log(log_level::debug, "resubscribing to " + std::to_string(topics.size()) + " topic filter(s)");
@@ -503,23 +504,6 @@ private:
         return !full();
     }
 
-    void remember(const protocol::subscription& s)
-    {
-        for (auto& known : subscriptions_)
-            if (known.filter == s.filter) {
-                known.qos = s.qos;
-                return;
-            }
-        subscriptions_.push_back(s);
-    }
-
-    void forget(const std::string& filter)
-    {
-        subscriptions_.erase(std::remove_if(subscriptions_.begin(), subscriptions_.end(),
-                                            [&](const auto& s) { return s.filter == filter; }),
-                             subscriptions_.end());
-    }
-
     bool pending_subscribe(const std::string& filter) const
     {
         const auto has = [&](const request<Token>& r) {
@@ -589,139 +573,22 @@ private:
         }
     }
 
-    void on_connack(const protocol::connack& p, time_point now)
-    {
-        if (state_ != link_state::connecting && state_ != link_state::closing)
-            return violation(errc::unexpected_packet, "CONNACK on an established connection");
-        const auto code = static_cast<std::uint8_t>(p.return_code);
-        if (code != 0) {
-            events_.emplace_back(connected{p.session_present, code});
-            const auto refused = make_error_code(connack_error(code));
-            log(log_level::err, "CONNACK refused the connection: " + refused.message());
-            close_request_ = refused;
-            return;
-        }
-        if (clean_session_ && p.session_present)
-            return violation(errc::protocol_error, "CONNACK says session present after a clean-session CONNECT");
-        if (state_ == link_state::closing) return;  // disconnect() came first: DISCONNECT follows
-        state_ = link_state::up;
-        keepalive_.start(std::chrono::seconds(keepalive_seconds_), now);
-        if (!p.session_present) inbound_qos2_.clear();
-        // Unacknowledged QoS 1/2 go again: PUBRELs in the order their PUBRECs
-        // came, PUBLISHes (DUP) in their first order with their ids [MQTT-4.6.0].
-        for (const auto& r : released_) protocol::encode(protocol::pubrel{r.packet_id}, control_);
-        for (auto& r : window_) {
-            r.bytes[0] |= 0x08;
-            r.resend = true;
-        }
-        for (auto& r : awaiting_) r.resend = true;
-        log(log_level::debug, std::string("CONNACK received, session present: ") + (p.session_present ? "yes" : "no"));
-        events_.emplace_back(connected{p.session_present, 0});
-        if (!p.session_present && had_connection_ && settings_.resubscribe && !subscriptions_.empty())
-            events_.emplace_back(resubscribe_due{});
-        had_connection_ = true;
-    }
-
-    void on_packet(protocol::publish& p)
-    {
-        if (state_ != link_state::up) return;  // disconnecting: a persistent session gets it again later
-        const std::uint16_t id = p.packet_id;
-        if (p.qos == 2) {
-            if (inbound_qos2_.count(id) == 0) {
-                if (inbound_qos2_.size() >= settings_.max_inbound_qos2)
-                    return violation(errc::protocol_error, "more than " + std::to_string(settings_.max_inbound_qos2) +
-                                                               " QoS 2 messages awaiting PUBREL");
-                inbound_qos2_.insert(id);
-                deliver(p);
-            }
-            protocol::encode(protocol::pubrec{id}, control_);
-            return;
-        }
-        if (p.qos == 1) protocol::encode(protocol::puback{id}, control_);
-        deliver(p);
-    }
-
-    void deliver(protocol::publish& p)
-    {
-        events_.emplace_back(message{std::move(p.topic), std::move(p.payload), p.qos, p.retain, p.dup, p.packet_id});
-    }
-
-    void on_packet(protocol::pubrel& p)
-    {
-        inbound_qos2_.erase(p.packet_id);
-        protocol::encode(protocol::pubcomp{p.packet_id}, control_);
-    }
-
-    void on_packet(protocol::puback& p)
-    {
-        auto it = find(window_, p.packet_id);
-        if (it == window_.end() || it->qos != 1) return unknown_ack("PUBACK", p.packet_id);
-        complete(*it);
-        window_.erase(it);
-    }
-
-    void on_packet(protocol::pubrec& p)
-    {
-        auto it = find(window_, p.packet_id);
-        if (it != window_.end() && it->qos == 2) {
-            retire(it->bytes);  // delivered: from now on only PUBREL is ever resent
-            released_.push_back(std::move(*it));
-            window_.erase(it);
-        } else if (find(released_, p.packet_id) == released_.end()) {
-            return unknown_ack("PUBREC", p.packet_id);
-        }
-        protocol::encode(protocol::pubrel{p.packet_id}, control_);
-    }
-
-    void on_packet(protocol::pubcomp& p)
-    {
-        auto it = find(released_, p.packet_id);
-        if (it == released_.end()) return unknown_ack("PUBCOMP", p.packet_id);
-        complete(*it);
-        released_.erase(it);
-    }
-
-    void on_packet(protocol::suback& p)
-    {
-        auto it = find(awaiting_, p.packet_id);
-        if (it == awaiting_.end() || it->kind != request_kind::subscribe) return unknown_ack("SUBACK", p.packet_id);
-        if (p.return_codes.size() != it->topics.size())
-            return violation(errc::protocol_error, "SUBACK has " + std::to_string(p.return_codes.size()) +
-                                                       " return codes for " + std::to_string(it->topics.size()) +
-                                                       " topic filters");
-        bool refused = false;
-        for (std::size_t i = 0; i < it->topics.size(); ++i) {
-            if (p.return_codes[i] != protocol::suback_failure) continue;
-            refused = true;
-            forget(it->topics[i].filter);
-            if (it->automatic)
-                log(log_level::warning, "the broker refused the resubscription to '" + it->topics[i].filter + "'");
-        }
-        if (!it->automatic || refused)
-            events_.emplace_back(subscribed{it->mid, std::vector<int>(p.return_codes.begin(), p.return_codes.end())});
-        ids_.release(it->packet_id);
-        retire(it->bytes);
-        awaiting_.erase(it);
-    }
-
-    void on_packet(protocol::unsuback& p)
-    {
-        auto it = find(awaiting_, p.packet_id);
-        if (it == awaiting_.end() || it->kind != request_kind::unsubscribe)
-            return unknown_ack("UNSUBACK", p.packet_id);
-        events_.emplace_back(unsubscribed{it->mid});
-        ids_.release(it->packet_id);
-        retire(it->bytes);
-        awaiting_.erase(it);
-    }
-
+    // What each packet from the broker does: impl/machine_packets.ipp.
+    void on_connack(const protocol::connack& p, time_point now);
+    void on_packet(protocol::publish& p);
+    void on_packet(protocol::pubrel& p);
+    void on_packet(protocol::puback& p);
+    void on_packet(protocol::pubrec& p);
+    void on_packet(protocol::pubcomp& p);
+    void on_packet(protocol::suback& p);
+    void on_packet(protocol::unsuback& p);
     void on_packet(protocol::pingresp&) {}
-
     template <class Other>
     void on_packet(Other&)
     {
         violation(errc::unexpected_packet, "a packet only a client sends");
     }
+    void deliver(protocol::publish& p);
 
     void unknown_ack(const char* what, std::uint16_t id)
     {
@@ -757,7 +624,7 @@ private:
     std::vector<request<Token>> writing_qos0_;  // QoS 0 PUBLISH in the current write
     protocol::packet_id_allocator ids_;
     std::unordered_set<std::uint16_t> inbound_qos2_;  // PUBREC sent, PUBREL awaited
-    std::vector<protocol::subscription> subscriptions_;  // to renew after a sessionless reconnect
+    subscription_list subscriptions_;  // to renew after a sessionless reconnect
 
     protocol::byte_buffer control_;  // acks, pings, CONNECT, PUBREL: written first
     protocol::byte_buffer write_control_;  // control_ as handed to the current write
@@ -776,3 +643,5 @@ private:
 }  // namespace session
 }  // namespace v1
 }  // namespace mqtt
+
+#include <mqtt/session/impl/machine_packets.ipp>
