@@ -52,7 +52,7 @@ private:
     duration min_;
     duration max_;
     unsigned exponent_ = 0;
-    std::mt19937 rng_;
+    std::minstd_rand rng_;  // 8 bytes: a client per device must stay small (mt19937 is 5 KiB)
 };
 
 }  // namespace detail

@@ -29,6 +29,7 @@ struct loop_identity {
 };
 
 class delivery_pool;
+class pending_op;
 
 class delivery {
 public:
@@ -65,6 +66,10 @@ public:
 
     template <class Rep, class Period>
     std::error_code wait(std::chrono::duration<Rep, Period> timeout);
+
+    // The async_publish waiting for this message, owned; taken under the
+    // engine's lock by whoever completes or cancels it.
+    pending_op* op = nullptr;
 
 private:
     friend class delivery_pool;

@@ -16,12 +16,11 @@
 
 namespace mqtt {
 inline namespace v1 {
-class client;
 namespace detail {
 
 class message_router {
 public:
-    using handler = std::function<void(client&, const message&)>;
+    using handler = std::function<void(const message&)>;  // the face binds itself in
     struct route {
         std::string filter;
         handler fn;
@@ -54,6 +53,12 @@ public:
         if (next->empty()) next.reset();
         routes_.exchange(std::move(next));
         return true;
+    }
+
+    void clear()
+    {
+        std::lock_guard<std::mutex> lock(write_mutex_);
+        routes_.exchange(nullptr);
     }
 
     // Copy-on-write: the loop takes the table as it is and calls without a lock,

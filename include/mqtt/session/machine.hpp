@@ -212,6 +212,20 @@ public:
         return {{}, queue_.back().mid};
     }
 
+    // Takes a publish that is still queued (not yet sent) out of the queue;
+    // it completes with ec. False when it was sent already or is unknown.
+    bool withdraw(int mid, std::error_code ec)
+    {
+        for (auto it = queue_.begin(); it != queue_.end(); ++it) {
+            if (it->kind != request_kind::publish || it->mid != mid) continue;
+            queue_bytes_ -= it->bytes.size();
+            fail(*it, ec);
+            queue_.erase(it);
+            return true;
+        }
+        return false;
+    }
+
     // The clean goodbye: what is queued and in flight goes first, and the
     // PUBRELs of inbound QoS 2 are answered, for at most
     // settings().disconnect_timeout; then DISCONNECT. PUBLISHes that arrive

@@ -1,8 +1,11 @@
 #pragma once
 
-// The transport's life on the loop thread: connect attempts, failover,
+// The transport's life on the executor: connect attempts, failover,
 // reconnect with backoff, and what a lost link means. The MQTT side of it
 // (CONNACK, keepalive, the goodbye) is the session's.
+
+#include <asio/connect.hpp>
+#include <asio/ip/address.hpp>
 
 namespace mqtt {
 inline namespace v1 {
@@ -22,9 +25,7 @@ inline bool is_connack_refusal(std::error_code ec)
            ec.value() <= static_cast<int>(errc::connection_refused_unknown_code);
 }
 
-}  // namespace detail
-
-inline void client::start_connect()
+MQTT_CLIENT_DECL void engine::start_connect()
 {
     if (link_ != link_state::down) {
         // A new attempt replaces the current connection; no retry or failover for the old one.
@@ -64,28 +65,50 @@ inline void client::start_connect()
     const auto gen = ++gen_;
     decoder_.reset();
     connect_timer_.expires_after(timeout);
-    connect_timer_.async_wait(timer_task{this, &client::on_connect_timeout, gen});
-    resolver_.async_resolve(host, std::to_string(port),
-                            [this, gen](std::error_code ec, asio::ip::tcp::resolver::results_type results) {
-                                if (gen != gen_) return;
-                                if (ec) {
-                                    link_down(ec);
-                                    return pump();
-                                }
-                                asio::async_connect(socket_, results,
-                                                    [this, gen](std::error_code cec, const asio::ip::tcp::endpoint&) {
-                                                        if (gen != gen_) return;
-                                                        if (cec) {
-                                                            link_down(cec);
-                                                            return pump();
-                                                        }
-                                                        on_tcp_connected(gen);
-                                                    });
-                            });
+    connect_timer_.async_wait(timer_task{shared_from_this(), &engine::on_connect_timeout, gen});
+    open_socket(gen, host, port);
 }
 
-inline void client::on_tcp_connected(std::uint64_t gen)
+// A numeric address connects at once; a host name goes through Asio's
+// resolver, whose one background thread serves every client of the context.
+MQTT_CLIENT_DECL void engine::open_socket(std::uint64_t gen, const std::string& host, std::uint16_t port)
 {
+    std::error_code not_numeric;
+    const auto address = asio::ip::make_address(host, not_numeric);
+    if (!not_numeric) {
+        socket_.async_connect(asio::ip::tcp::endpoint(address, port),
+                              [self = shared_from_this(), gen](std::error_code ec) { self->on_tcp_connected(ec, gen); });
+        return;
+    }
+    if (!resolver_) resolver_ = std::make_unique<asio::ip::tcp::resolver>(executor_);
+    resolver_->async_resolve(host, std::to_string(port),
+                             [self = shared_from_this(), gen](std::error_code ec,
+                                                              asio::ip::tcp::resolver::results_type results) {
+                                 self->on_resolved(ec, std::move(results), gen);
+                             });
+}
+
+MQTT_CLIENT_DECL void engine::on_resolved(std::error_code ec, asio::ip::tcp::resolver::results_type results,
+                                          std::uint64_t gen)
+{
+    if (gen != gen_) return;
+    if (ec) {
+        link_down(ec);
+        return pump();
+    }
+    asio::async_connect(socket_, results,
+                        [self = shared_from_this(), gen](std::error_code cec, const asio::ip::tcp::endpoint&) {
+                            self->on_tcp_connected(cec, gen);
+                        });
+}
+
+MQTT_CLIENT_DECL void engine::on_tcp_connected(std::error_code ec, std::uint64_t gen)
+{
+    if (gen != gen_) return;
+    if (ec) {
+        link_down(ec);
+        return pump();
+    }
     std::error_code ignored;
     socket_.set_option(asio::ip::tcp::no_delay(true), ignored);
     link_ = link_state::open;
@@ -97,7 +120,7 @@ inline void client::on_tcp_connected(std::uint64_t gen)
     pump();
 }
 
-inline void client::on_connect_timeout(std::uint64_t)
+MQTT_CLIENT_DECL void engine::on_connect_timeout(std::uint64_t)
 {
     bool waiting;
     {
@@ -110,9 +133,9 @@ inline void client::on_connect_timeout(std::uint64_t)
 }
 
 // The transport is gone: refused, timed out, lost, or closed as the session asked.
-inline void client::link_down(std::error_code ec)
+MQTT_CLIENT_DECL void engine::link_down(std::error_code ec)
 {
-    ec = detail::standard_error(ec);
+    ec = standard_error(ec);
     if (link_ == link_state::down) return;
     const bool was_opening = link_ == link_state::opening;
     close_transport();
@@ -124,7 +147,7 @@ inline void client::link_down(std::error_code ec)
         session_.link_closed(ec, clock::now());
         active = session_.active();
     }
-    if (was_opening || was == session::link_state::connecting) return fail_attempt(ec, !detail::is_connack_refusal(ec));
+    if (was_opening || was == session::link_state::connecting) return fail_attempt(ec, !is_connack_refusal(ec));
     if (was == session::link_state::up && active) {
         // A connection that stayed up a while earns a fresh backoff; one that
         // the broker kicks at once (duplicate client id) keeps growing the delay.
@@ -137,7 +160,7 @@ inline void client::link_down(std::error_code ec)
     finish_attempt(make_error_code(errc::disconnected));  // disconnect() came before CONNACK
 }
 
-inline void client::fail_attempt(std::error_code ec, bool report_connect_fail)
+MQTT_CLIENT_DECL void engine::fail_attempt(std::error_code ec, bool report_connect_fail)
 {
     std::size_t server_count;
     {
@@ -158,8 +181,9 @@ inline void client::fail_attempt(std::error_code ec, bool report_connect_fail)
     bool retry;
     {
         std::lock_guard<std::mutex> lock(mutex_);
-        // A blocking connect() reports the failure itself: nothing retries
-        // behind the caller's back. Without automatic reconnect neither.
+        // A blocking connect() or an async_connect reports the failure
+        // itself: nothing retries behind the caller's back. Without automatic
+        // reconnect neither.
         retry = !current_attempt_blocking_ && session_.config().reconnect;
         if (!retry && session_.active()) {
             session_.end(ec);
@@ -169,16 +193,30 @@ inline void client::fail_attempt(std::error_code ec, bool report_connect_fail)
     if (retry) schedule_reconnect();
 }
 
-inline void client::finish_attempt(std::error_code ec)
+MQTT_CLIENT_DECL void engine::finish_attempt(std::error_code ec)
 {
     std::lock_guard<std::mutex> lock(mutex_);
+    attempt_done(ec, false);
+}
+
+// Under mutex_: the attempt is over, CONNACK accepted (empty ec) or failed.
+// Those waiting for it (a blocking connect, async_connect handlers) learn the outcome.
+MQTT_CLIENT_DECL void engine::attempt_done(std::error_code ec, bool session_present)
+{
     if (attempt_finished_ >= attempt_current_) return;
     attempt_finished_ = attempt_current_;
     attempt_result_ = ec;
+    for (auto& op : connect_ops_) {
+        op_result r;
+        r.ec = ec;
+        r.session_present = session_present;
+        events_.emplace_back(op_done{std::move(op), std::move(r)});
+    }
+    connect_ops_.clear();
     state_cv_.notify_all();
 }
 
-inline void client::schedule_reconnect()
+MQTT_CLIENT_DECL void engine::schedule_reconnect()
 {
     std::chrono::milliseconds delay;
     {
@@ -188,10 +226,10 @@ inline void client::schedule_reconnect()
     }
     log(log_level::info, "reconnecting in " + std::to_string(delay.count()) + " ms");
     reconnect_timer_.expires_after(delay);
-    reconnect_timer_.async_wait(timer_task{this, &client::on_reconnect_due, gen_});
+    reconnect_timer_.async_wait(timer_task{shared_from_this(), &engine::on_reconnect_due, gen_});
 }
 
-inline void client::on_reconnect_due(std::uint64_t)
+MQTT_CLIENT_DECL void engine::on_reconnect_due(std::uint64_t)
 {
     if (link_ != link_state::down) return;
     {
@@ -205,7 +243,7 @@ inline void client::on_reconnect_due(std::uint64_t)
 }
 
 // Posted by a connect() that waited in vain with no loop to run its timer.
-inline void client::give_up_connect(std::uint64_t attempt)
+MQTT_CLIENT_DECL void engine::give_up_connect(std::uint64_t attempt)
 {
     {
         std::lock_guard<std::mutex> lock(mutex_);
@@ -216,7 +254,7 @@ inline void client::give_up_connect(std::uint64_t attempt)
 }
 
 // Posted by a disconnect() whose goodbye the loop did not finish in time.
-inline void client::force_close(std::uint64_t session_number)
+MQTT_CLIENT_DECL void engine::force_close(std::uint64_t session_number)
 {
     {
         std::lock_guard<std::mutex> lock(mutex_);
@@ -229,19 +267,21 @@ inline void client::force_close(std::uint64_t session_number)
 }
 
 // Closes the socket and makes every handler of this connection stale.
-inline void client::close_transport()
+MQTT_CLIENT_DECL void engine::close_transport()
 {
     ++gen_;
     link_ = link_state::down;
     connected_.store(false, std::memory_order_release);
     std::error_code ignored;
-    resolver_.cancel();
+    if (resolver_) resolver_->cancel();
     connect_timer_.cancel();
     session_timer_.cancel();
     session_timer_armed_ = false;
+    read_pending_ = false;
     socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
     socket_.close(ignored);
 }
 
+}  // namespace detail
 }  // namespace v1
 }  // namespace mqtt
