@@ -13,6 +13,8 @@
 #   add_subdirectory  consumer project with the library vendored in third_party/;
 #                     then checks that it installs nothing unless
 #                     MQTT_CLIENT_INSTALL=ON
+#   separate_compilation  vendored like add_subdirectory, linking
+#                     mqtt::client_compiled (MQTT_CLIENT_SEPARATE_COMPILATION)
 #   plain_include     the hand-written compile line, -I to a copy of include/
 #   pkg_config        the compile line from pkg-config, installed mqtt_client.pc
 #
@@ -262,6 +264,18 @@ add_subdirectory)
     [[ -f $work/install-on/$f ]] || die "with MQTT_CLIENT_INSTALL=ON, $f was not installed"
   done
   step "consumer.add_subdirectory: ok"
+  ;;
+
+separate_compilation)
+  make_project separate_compilation
+  stage_library "$work/src/third_party/mqtt_client"
+  cmake_configure "$work/src" "$work/build"
+  cmake_build "$work/build"
+  grep -q -- "-DMQTT_CLIENT_SEPARATE_COMPILATION" "$work/build/compile_commands.json" ||
+    die "main.cpp was not compiled with MQTT_CLIENT_SEPARATE_COMPILATION (see $work/build/compile_commands.json)"
+  [[ -n $(find "$work/build" -name 'libmqtt_client_compiled.a') ]] || die "no libmqtt_client_compiled.a was built"
+  run_consumer "$work/build/consumer"
+  step "consumer.separate_compilation: ok"
   ;;
 
 plain_include)
