@@ -5,6 +5,8 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
+#include <new>
 #include <optional>
 
 namespace mqtt {
@@ -13,21 +15,25 @@ namespace protocol {
 
 // Hands out ids 1, 2, 3, ... 65535, 1, ... skipping those still in use, so a
 // just-released id is not reused at once (a late ack for it cannot be
-// mistaken for the new packet's). One bit per id, 8 KiB inline, no
-// allocation. Not thread-safe: owned by the loop thread.
+// mistaken for the new packet's). One bit per id, in pages of 1024 ids made
+// when first needed and given back when empty: an idle client holds none
+// (a client per device must stay small), a steady stream one or two, and a
+// spare page is kept so that walking on to the next page allocates nothing.
+// Not thread-safe: owned by the loop thread.
 class packet_id_allocator {
 public:
-    packet_id_allocator() noexcept { reset(); }
+    packet_id_allocator() noexcept = default;
+    packet_id_allocator(const packet_id_allocator&) = delete;
+    packet_id_allocator& operator=(const packet_id_allocator&) = delete;
 
     // The next free id after the last one handed out, or nullopt when all
-    // 65535 are in use.
+    // 65535 are in use (or a page cannot be allocated).
     std::optional<std::uint16_t> allocate() noexcept
     {
         if (in_use_count_ == max_ids) return std::nullopt;
-        // Id 0's bit is always set, so the wrapped search skips it.
         std::size_t id = find_free(next_, bit_count);
-        if (id == bit_count) id = find_free(0, next_);
-        set(id);
+        if (id == bit_count) id = find_free(1, next_);
+        if (id == bit_count || !set(id)) return std::nullopt;
         ++in_use_count_;
         next_ = id + 1 == bit_count ? 1 : id + 1;
         return static_cast<std::uint16_t>(id);
@@ -37,19 +43,25 @@ public:
     void release(std::uint16_t id) noexcept
     {
         if (!in_use(id)) return;
-        words_[id / 64] &= ~bit(id);
+        page& p = *pages_[id / page_bits];
+        p.words[(id % page_bits) / 64] &= ~bit(id);
         --in_use_count_;
+        if (--p.used == 0) give_back(id / page_bits);
     }
 
-    bool in_use(std::uint16_t id) const noexcept { return id != 0 && (words_[id / 64] & bit(id)) != 0; }
+    bool in_use(std::uint16_t id) const noexcept
+    {
+        const auto& p = pages_[id / page_bits];
+        return id != 0 && p && (p->words[(id % page_bits) / 64] & bit(id)) != 0;
+    }
 
     std::size_t in_use_count() const noexcept { return in_use_count_; }
 
     // Frees every id and starts again from 1.
     void reset() noexcept
     {
-        words_.fill(0);
-        set(0);  // 0 is never a valid packet id
+        for (std::size_t i = 0; i < page_count; ++i)
+            if (pages_[i]) give_back(i);
         next_ = 1;
         in_use_count_ = 0;
     }
@@ -57,11 +69,40 @@ public:
 private:
     static constexpr std::size_t bit_count = 65536;
     static constexpr std::size_t max_ids = 65535;
+    static constexpr std::size_t page_bits = 1024;
+    static constexpr std::size_t page_count = bit_count / page_bits;
     static constexpr std::uint64_t all_ones = ~std::uint64_t{0};
+
+    struct page {
+        std::array<std::uint64_t, page_bits / 64> words{};
+        std::size_t used = 0;
+    };
 
     static constexpr std::uint64_t bit(std::size_t id) noexcept { return std::uint64_t{1} << (id % 64); }
 
-    void set(std::size_t id) noexcept { words_[id / 64] |= bit(id); }
+    bool set(std::size_t id) noexcept
+    {
+        auto& p = pages_[id / page_bits];
+        if (!p) {
+            if (spare_) {
+                p = std::move(spare_);
+            } else {
+                p.reset(new (std::nothrow) page);
+                if (!p) return false;
+            }
+        }
+        p->words[(id % page_bits) / 64] |= bit(id);
+        ++p->used;
+        return true;
+    }
+
+    void give_back(std::size_t index) noexcept
+    {
+        auto& p = pages_[index];
+        *p = page{};
+        if (!spare_) spare_ = std::move(p);
+        p.reset();
+    }
 
     static std::size_t lowest_set_bit(std::uint64_t word) noexcept
     {
@@ -77,13 +118,21 @@ private:
 #endif
     }
 
+    // The word of 64 ids that holds `id`; a missing page is all free.
+    std::uint64_t word_at(std::size_t id) const noexcept
+    {
+        const auto& p = pages_[id / page_bits];
+        return p ? p->words[(id % page_bits) / 64] : 0;
+    }
+
     // First free id in [from, to), or bit_count when there is none; skips
-    // full words 64 ids at a time.
+    // full words 64 ids at a time. Id 0 is never handed out.
     std::size_t find_free(std::size_t from, std::size_t to) const noexcept
     {
-        std::size_t id = from;
+        std::size_t id = from == 0 ? 1 : from;
         while (id < to) {
-            const std::uint64_t free_bits = ~words_[id / 64] & (all_ones << (id % 64));
+            std::uint64_t free_bits = ~word_at(id) & (all_ones << (id % 64));
+            if (id < 64) free_bits &= ~std::uint64_t{1};
             if (free_bits != 0) {
                 const std::size_t found = (id / 64) * 64 + lowest_set_bit(free_bits);
                 return found < to ? found : bit_count;
@@ -93,7 +142,8 @@ private:
         return bit_count;
     }
 
-    std::array<std::uint64_t, bit_count / 64> words_{};
+    std::array<std::unique_ptr<page>, page_count> pages_{};
+    std::unique_ptr<page> spare_;
     std::size_t next_ = 1;
     std::size_t in_use_count_ = 0;
 };
