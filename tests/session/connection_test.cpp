@@ -136,6 +136,33 @@ TEST_CASE("disconnect() sends what is queued, waits for acks, then DISCONNECT, t
     CHECK_FALSE(h.s.active());
 }
 
+TEST_CASE("The broker closing while DISCONNECT is still in the write ends the session cleanly", "[session]")
+{
+    harness h;
+    h.up();
+    REQUIRE_FALSE(h.s.disconnect(h.now));
+    CHECK(h.start_write() == std::vector<packet>{disconnect{}});
+    h.lose(make_error_code(errc::connection_lost));  // EOF read before the write completed
+    bool clean = false;
+    for (const auto& e : h.events())
+        if (auto* d = std::get_if<disconnected>(&e)) clean = !d->ec;
+    CHECK(clean);
+    CHECK_FALSE(h.s.active());
+}
+
+TEST_CASE("A reset while DISCONNECT is still in the write is not a clean goodbye", "[session]")
+{
+    harness h;
+    h.up();
+    REQUIRE_FALSE(h.s.disconnect(h.now));
+    CHECK(h.start_write() == std::vector<packet>{disconnect{}});
+    h.lose(make_error_code(std::errc::connection_reset));
+    std::error_code reason;
+    for (const auto& e : h.events())
+        if (auto* d = std::get_if<disconnected>(&e)) reason = d->ec;
+    CHECK(reason == std::errc::connection_reset);
+}
+
 TEST_CASE("disconnect() stops waiting for acks at the deadline and still says DISCONNECT", "[session]")
 {
     harness h;

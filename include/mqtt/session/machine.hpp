@@ -309,7 +309,11 @@ public:
             return;
         case link_state::disconnecting:
         case link_state::closing: {
-            const std::error_code reason = goodbye_sent_ ? std::error_code{} : ec;
+            // The broker closing while our DISCONNECT is still in the write
+            // (its read of it raced our write's completion) is the goodbye done.
+            const bool goodbye_done =
+                goodbye_sent_ || (goodbye_in_write_ && ec == make_error_code(errc::connection_lost));
+            const std::error_code reason = goodbye_done ? std::error_code{} : ec;
             end(make_error_code(errc::disconnected));
             log(log_level::debug, reason ? "session ended: " + reason.message() : std::string("disconnected"));
             events_.emplace_back(disconnected{reason});
