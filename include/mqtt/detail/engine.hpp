@@ -69,7 +69,7 @@ public:
     message_router router;
 
     MQTT_CLIENT_DECL engine(asio::any_io_executor ex, std::string client_id, std::optional<bool> clean_session,
-                            protocol_version protocol, const char* face);
+                            protocol_version protocol, const char* face);  // face: "client", for errors
     engine(const engine&) = delete;
     engine& operator=(const engine&) = delete;
 
@@ -256,7 +256,6 @@ private:
     std::ostream* logger_ = nullptr;
     std::atomic<bool> logger_on_{false};  // logger_ is set: read without the lock
     log_level logger_min_level_ = log_level::debug;
-    const char* face_;  // "client" or "async_client", for log lines
 
     // Executor state.
     handler_slot post_slot_;  // memory for the one outstanding wake-up post

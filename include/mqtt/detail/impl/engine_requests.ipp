@@ -29,7 +29,6 @@ MQTT_CLIENT_DECL engine::engine(asio::any_io_executor ex, std::string client_id,
       clean_session_(clean_session.value_or(true)),
       version_(protocol == protocol_version::mqtt31 ? protocol::protocol_version::v31
                                                     : protocol::protocol_version::v311),
-      face_(face),
       executor_(std::move(ex)),
       socket_(executor_),
       connect_timer_(executor_),
