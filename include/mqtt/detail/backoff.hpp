@@ -4,10 +4,11 @@
 // full jitter over [min, cap] so that many clients cut off by one broker
 // restart do not all come back in the same instant.
 
+#include <mqtt/detail/random.hpp>
+
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
-#include <random>
 
 namespace mqtt {
 inline namespace v1 {
@@ -17,7 +18,7 @@ class backoff {
 public:
     using duration = std::chrono::milliseconds;
 
-    backoff(duration min_delay, duration max_delay, std::uint32_t seed = std::random_device{}())
+    backoff(duration min_delay, duration max_delay, std::uint64_t seed = entropy_seed())
         : min_(min_delay), max_(std::max(min_delay, max_delay)), rng_(seed)
     {
     }
@@ -27,7 +28,7 @@ public:
         min_ = min_delay;
         max_ = std::max(min_delay, max_delay);
     }
-    void seed(std::uint32_t s) { rng_.seed(s); }
+    void seed(std::uint64_t s) { rng_.seed(s); }
 
     // The cap doubles with each call (min, 2 min, 4 min, ... max); the delay is
     // drawn uniformly from [min, cap].
@@ -35,8 +36,8 @@ public:
     {
         const duration cap = current_cap();
         if (exponent_ < 62) ++exponent_;
-        std::uniform_int_distribution<long long> pick(min_.count(), cap.count());
-        return duration(pick(rng_));
+        const auto low = static_cast<std::uint64_t>(min_.count());
+        return duration(static_cast<duration::rep>(rng_.between(low, static_cast<std::uint64_t>(cap.count()))));
     }
 
     duration current_cap() const
@@ -52,7 +53,7 @@ private:
     duration min_;
     duration max_;
     unsigned exponent_ = 0;
-    std::minstd_rand rng_;  // 8 bytes: a client per device must stay small (mt19937 is 5 KiB)
+    splitmix64 rng_;  // 8 bytes: a client per device must stay small (mt19937 was 5 KiB)
 };
 
 }  // namespace detail

@@ -141,7 +141,7 @@ public:
     }
 
 private:
-    static constexpr std::size_t first_capacity = 16;  // a power of two, as every capacity
+    static constexpr std::size_t first_capacity = 4;  // a power of two, as every capacity; small for idle clients
     static constexpr std::size_t keep_capacity = 4096;
 
     std::size_t physical(std::size_t logical) const noexcept { return (head_ + logical) & (capacity_ - 1); }

@@ -16,7 +16,7 @@ namespace detail {
 
 // The read buffer starts small (an idle connection costs little), doubles
 // while reads fill it and halves again after a run of small reads.
-constexpr std::size_t min_read_buffer = 2 * 1024;
+constexpr std::size_t min_read_buffer = 1024;
 constexpr std::size_t max_read_buffer = 1024 * 1024;
 constexpr unsigned small_reads_before_shrink = 16;
 

@@ -4,11 +4,11 @@
 // under the lock and wake the executor. None of this touches the socket.
 
 #include <mqtt/protocol/encoder.hpp>
+#include <mqtt/detail/random.hpp>
 #include <mqtt/protocol/utf8.hpp>
 
 #include <new>
 #include <ostream>
-#include <random>
 
 namespace mqtt {
 inline namespace v1 {
@@ -17,9 +17,9 @@ namespace detail {
 inline std::string random_client_id()
 {
     static constexpr char hex[] = "0123456789abcdef";
-    std::random_device rd;
+    splitmix64 rng(entropy_seed());
     std::string id = "mqtt-cpp-";
-    while (id.size() < 23) id += hex[rd() % 16];
+    while (id.size() < 23) id += hex[rng.next() % 16];
     return id;
 }
 
