@@ -1,7 +1,8 @@
 # The benchmark chart: three panels of clustered bars, one bar per client,
 # the median with a min-max error bar. bench/report.py writes the data files
 # (per client: median, min, max columns) and passes: out, title, rate_data,
-# cost_data, latency_data, groups (throughput workloads), latency_rows, clients.
+# cost_data, latency_data, groups (throughput workloads), latency_rows, clients,
+# colors (one per client, in column order, space-separated).
 set terminal svg size 1200,1400 dynamic enhanced font "Helvetica,13" background rgb "white"
 set output out
 set encoding utf8
@@ -16,14 +17,10 @@ set grid ytics mytics lc rgb "#dddddd"
 set xtics nomirror scale 0 font ",12"
 set ytics nomirror
 set key outside right top vertical Left reverse noenhanced
-set linetype 1 lc rgb "#1f77b4"
-set linetype 2 lc rgb "#ff7f0e"
-set linetype 3 lc rgb "#2ca02c"
-set linetype 4 lc rgb "#7f7f7f"
 
 set multiplot layout 3,1 title title font ",15"
 # Client i's median, min and max are columns 2+3i, 3+3i, 4+3i.
-bars(file) = sprintf("for [i=0:%d] '%s' using (column(2+3*i)):(column(3+3*i)):(column(4+3*i)):xtic(1) title columnheader(2+3*i)", clients - 1, file)
+bars(file) = sprintf("for [i=0:%d] '%s' using (column(2+3*i)):(column(3+3*i)):(column(4+3*i)):xtic(1) title columnheader(2+3*i) lc rgb word(colors, i+1)", clients - 1, file)
 
 set xrange [-0.6:groups - 0.4]
 set xlabel "workload: QoS, payload per message"

@@ -9,9 +9,12 @@ import subprocess
 import sys
 from collections import defaultdict
 
-CLIENTS = ["ours", "mosquitto", "paho", "raw"]
-NAMES = {"ours": "mqtt_client", "mosquitto": "libmosquitto", "paho": "Paho C++", "raw": "raw sockets"}
-SHORT = {"ours": "ours", "mosquitto": "mosq", "paho": "paho", "raw": "raw"}  # table columns
+CLIENTS = ["ours", "ours_async", "mosquitto", "paho", "raw"]
+NAMES = {"ours": "mqtt_client", "ours_async": "mqtt_client async_client", "mosquitto": "libmosquitto",
+         "paho": "Paho C++", "raw": "raw sockets"}
+SHORT = {"ours": "ours", "ours_async": "async", "mosquitto": "mosq", "paho": "paho", "raw": "raw"}  # table columns
+# Chart colours: each client keeps its own, whichever clients a run has.
+COLORS = {"ours": "#1f77b4", "ours_async": "#9ecae1", "mosquitto": "#ff7f0e", "paho": "#2ca02c", "raw": "#7f7f7f"}
 BASELINE = "mosquitto"
 CEILING = "raw"
 
@@ -25,6 +28,9 @@ NOTES = """\
   frames): the most this broker carries.
 - Every client: clean session, MQTT 3.1.1, in-flight window 100, its library's own I/O thread(s),
   TCP_NODELAY (Paho has no such option and leaves Nagle's algorithm on).
+- async (mqtt::async_client): per connection one io_context run by one thread of the bench program,
+  as ours and libmosquitto each run one loop thread per connection; the publishing thread calls
+  async_publish with a plain callback (one completion per message), messages arrive via on_message.
 - Paho QoS 1/2: the publisher waits for the oldest of its last 100 delivery tokens (Paho C drains
   messages queued beyond its in-flight window only every few hundred ms: ~350 msgs/s otherwise).
 - QoS 1/2 raw rows are a reference (the same window of 100, acks batched per read), not a ceiling.
@@ -244,7 +250,7 @@ def draw_chart(args, groups, clients, meta):
     title = f"MQTT 3.1.1 clients, {broker} on loopback, {machine}; medians of {reps} runs"
     settings = (f'out="{args.chart}"; title="{title}"; rate_data="{rate_data}"; cost_data="{cost_data}"; '
                 f'latency_data="{latency_data}"; groups={groups_count}; latency_rows={latency_rows}; '
-                f'clients={len(clients)}')
+                f'clients={len(clients)}; colors="{" ".join(COLORS[c] for c in clients)}"')
     try:
         subprocess.run(["gnuplot", "-e", settings, args.gnuplot_script], check=True)
     except (OSError, subprocess.CalledProcessError) as e:
