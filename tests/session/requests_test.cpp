@@ -185,3 +185,43 @@ TEST_CASE("An ack for an unknown packet id is logged and ignored", "[session]")
     CHECK_FALSE(h.s.close_requested());
     CHECK(h.write().empty());  // not even a PUBREL for the unknown PUBREC
 }
+
+TEST_CASE("SUBSCRIBE and UNSUBSCRIBE pass publishes the in-flight window holds back; publishes keep their order",
+          "[session]")
+{
+    harness h;
+    h.s.config().max_inflight = 2;
+    h.up();
+    for (int i = 0; i < 5; ++i) h.publish("t", std::to_string(i), 1, i);
+    h.publish("t", "q0", 0, 5);  // behind the held-back QoS 1: waits too
+    const int sub = h.s.subscribe(topics({{"a", 1}})).mid;
+    const int unsub = h.s.unsubscribe({"b"}).mid;
+    const auto out = h.write();
+    const auto sent = only<publish>(out);
+    REQUIRE(sent.size() == 2);
+    CHECK(sent[0].payload == "0");
+    CHECK(sent[1].payload == "1");
+    const auto subs = only<subscribe>(out);
+    REQUIRE(subs.size() == 1);
+    CHECK(subs[0].subscriptions[0].filter == "a");
+    REQUIRE(only<unsubscribe>(out).size() == 1);
+    CHECK(h.s.queued() == 4);  // "2", "3", "4" and the QoS 0 message
+
+    h.receive(suback{subs[0].packet_id, {1}});
+    CHECK(h.events_of<subscribed>().at(0).mid == sub);
+    h.receive(unsuback{only<unsubscribe>(out)[0].packet_id});
+    CHECK(h.events_of<unsubscribed>().at(0).mid == unsub);
+
+    // The window opens: the rest goes in the order it was queued.
+    h.receive(puback{sent[0].packet_id});
+    h.receive(puback{sent[1].packet_id});
+    const auto rest = only<publish>(h.write());
+    REQUIRE(rest.size() == 2);
+    CHECK(rest[0].payload == "2");
+    CHECK(rest[1].payload == "3");
+    h.receive(puback{rest[0].packet_id});
+    const auto last = only<publish>(h.write());
+    REQUIRE(last.size() == 2);
+    CHECK(last[0].payload == "4");
+    CHECK(last[1].payload == "q0");
+}

@@ -145,6 +145,7 @@ public:
         for (auto& r : awaiting_) fail(r, ec);
         for (auto& r : writing_qos0_) fail(r, ec);
         queue_.clear();
+        queued_requests_ = 0;
         window_.clear();
         released_.clear();
         awaiting_.clear();
@@ -208,6 +209,7 @@ public:
         r.kind = request_kind::unsubscribe;
         r.mid = next_mid();
         queue_bytes_ += r.bytes.size();
+        ++queued_requests_;
         queue_.push_back(std::move(r));
         return {{}, queue_.back().mid};
     }
@@ -547,6 +549,7 @@ private:
         r.mid = next_mid();
         const int mid = r.mid;
         queue_bytes_ += r.bytes.size();
+        ++queued_requests_;
         if (first)
             queue_.push_front(std::move(r));
         else
@@ -572,23 +575,57 @@ private:
     {
         for (std::size_t taken = 0; !queue_.empty() && taken < max_requests_per_write; ++taken) {
             request<Token>& r = queue_.front();
-            const std::size_t size = r.bytes.size();
             if (r.kind == request_kind::publish && r.qos == 0) {
+                const std::size_t size = r.bytes.size();
                 writing_qos0_.push_back(std::move(r));
                 out.push_back({writing_qos0_.back().bytes.data(), size});
-            } else {
-                if (r.kind == request_kind::publish && inflight() >= settings_.max_inflight) break;  // FIFO holds
-                const auto id = ids_.allocate();
-                if (!id) break;  // every id is in use: wait for an ack
-                r.packet_id = *id;
-                write_packet_id(r.bytes, r.id_offset, *id);
-                auto& list = r.kind == request_kind::publish ? window_ : awaiting_;
-                list.push_back(std::move(r));
-                out.push_back({list.back().bytes.data(), size});
+                queue_bytes_ -= size;
+                queue_.pop_front();
+                continue;
             }
-            queue_bytes_ -= size;
+            if (r.kind == request_kind::publish && inflight() >= settings_.max_inflight) {
+                // FIFO holds for publishes; requests behind them need not wait.
+                take_requests_behind(out, taken);
+                break;
+            }
+            if (!send_with_id(r, out)) break;  // every id is in use: wait for an ack
             queue_.pop_front();
         }
+    }
+
+    // SUBSCRIBE and UNSUBSCRIBE queued behind publishes that the in-flight
+    // window holds back go now, as paho sends them: the window bounds
+    // publishes, and MQTT orders publishes, not requests among them.
+    void take_requests_behind(std::vector<chunk>& out, std::size_t taken)
+    {
+        if (queued_requests_ == 0) return;
+        for (auto it = queue_.begin(); it != queue_.end() && taken < max_requests_per_write;) {
+            if (it->kind == request_kind::publish) {
+                ++it;
+                continue;
+            }
+            if (!send_with_id(*it, out)) return;
+            it = queue_.erase(it);
+            ++taken;
+        }
+    }
+
+    // Gives a queued QoS 1/2 publish or a request its wire id and moves it
+    // to the window or the list awaiting acks; the caller removes it from
+    // the queue. False when every id is in use.
+    bool send_with_id(request<Token>& r, std::vector<chunk>& out)
+    {
+        const auto id = ids_.allocate();
+        if (!id) return false;
+        const std::size_t size = r.bytes.size();
+        r.packet_id = *id;
+        write_packet_id(r.bytes, r.id_offset, *id);
+        if (r.kind != request_kind::publish) --queued_requests_;
+        auto& list = r.kind == request_kind::publish ? window_ : awaiting_;
+        list.push_back(std::move(r));
+        out.push_back({list.back().bytes.data(), size});
+        queue_bytes_ -= size;
+        return true;
     }
 
     // What each packet from the broker does: impl/machine_packets.ipp.
@@ -636,6 +673,7 @@ private:
 
     ring_queue<request<Token>> queue_;  // waiting to be sent, in order
     std::size_t queue_bytes_ = 0;
+    std::size_t queued_requests_ = 0;  // SUBSCRIBE and UNSUBSCRIBE among them
     ring_queue<request<Token>> window_;  // QoS 1/2 PUBLISH sent, awaiting PUBACK / PUBREC, in send order
     ring_queue<request<Token>> released_;  // QoS 2 after PUBREC, awaiting PUBCOMP, in PUBREC order
     ring_queue<request<Token>> awaiting_;  // SUBSCRIBE / UNSUBSCRIBE sent, awaiting the ack
