@@ -251,7 +251,7 @@ inline void encode(const disconnect&, byte_buffer& out)
 
 inline void encode(const packet& any, byte_buffer& out)
 {
-    std::visit([&out](const auto& p) { encode(p, out); }, any);
+    protocol::visit(any, [&out](const auto& p) { encode(p, out); });
 }
 
 }  // namespace protocol

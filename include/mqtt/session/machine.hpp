@@ -333,7 +333,7 @@ public:
         if (state_ == link_state::connecting)
             return violation(errc::unexpected_packet, "a packet before CONNACK");
         if (state_ == link_state::closing) return;
-        std::visit([&](auto& packet) { on_packet(packet); }, p);
+        protocol::visit(p, [&](auto& packet) { on_packet(packet); });
     }
 
     void read_progress(time_point now) { keepalive_.read_progress(now); }

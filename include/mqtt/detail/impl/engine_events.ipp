@@ -3,7 +3,6 @@
 // The incoming buffer: events go to the faces' callbacks and the async
 // operations' handlers, in order, on the executor, with no lock held.
 
-#include <mqtt/detail/overloaded.hpp>
 #include <mqtt/protocol/topic_rules.hpp>
 
 #include <ostream>
@@ -112,29 +111,33 @@ MQTT_CLIENT_DECL void engine::dispatch_events()
 MQTT_CLIENT_DECL void engine::invoke(event& ev)
 {
     try {
-        std::visit(overloaded{
-                       [&](message& m) { deliver(m); },
-                       [&](session::connected& e) { call_slot(on_connect, e.session_present, e.return_code); },
-                       [&](connect_failed& e) { call_slot(on_connect_fail, e.reason); },
-                       [&](session::disconnected& e) { call_slot(on_disconnect, e.ec); },
-                       [&](publish_done& e) { call_slot(on_publish, e.mid); },
-                       [&](session::subscribed& e) { call_slot(on_subscribe, e.mid, e.granted_qos); },
-                       [&](session::unsubscribed& e) { call_slot(on_unsubscribe, e.mid); },
-                       [&](session::log_line& e) {
-                           write_log_line(e.level, e.text);
-                           call_slot(on_log, e.level, e.text);
-                       },
-                       [&](session::resubscribe_due&) {
-                           // on_connect ran before this: what it subscribed is not sent twice.
-                           {
-                               std::lock_guard<std::mutex> lock(mutex_);
-                               session_.resubscribe();
-                           }
-                           wake();
-                       },
-                       [&](op_done& e) { finish(std::move(e.op), std::move(e.result), false); },
-                   },
-                   ev);
+        if (auto* m = std::get_if<message>(&ev)) {
+            deliver(*m);
+        } else if (auto* done = std::get_if<op_done>(&ev)) {
+            finish(std::move(done->op), std::move(done->result), false);
+        } else if (auto* p = std::get_if<publish_done>(&ev)) {
+            call_slot(on_publish, p->mid);
+        } else if (auto* c = std::get_if<session::connected>(&ev)) {
+            call_slot(on_connect, c->session_present, c->return_code);
+        } else if (auto* f = std::get_if<connect_failed>(&ev)) {
+            call_slot(on_connect_fail, f->reason);
+        } else if (auto* d = std::get_if<session::disconnected>(&ev)) {
+            call_slot(on_disconnect, d->ec);
+        } else if (auto* s = std::get_if<session::subscribed>(&ev)) {
+            call_slot(on_subscribe, s->mid, s->granted_qos);
+        } else if (auto* u = std::get_if<session::unsubscribed>(&ev)) {
+            call_slot(on_unsubscribe, u->mid);
+        } else if (auto* line = std::get_if<session::log_line>(&ev)) {
+            write_log_line(line->level, line->text);
+            call_slot(on_log, line->level, line->text);
+        } else if (std::holds_alternative<session::resubscribe_due>(ev)) {
+            // on_connect ran before this: what it subscribed is not sent twice.
+            {
+                std::lock_guard<std::mutex> lock(mutex_);
+                session_.resubscribe();
+            }
+            wake();
+        }
     } catch (const std::exception& e) {
         // A throwing callback must not take the executor's thread down with it.
         if (!std::holds_alternative<session::log_line>(ev))
